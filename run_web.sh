@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The one entry point of the web service: prepare the database and serve with gunicorn.
+# Honours HOST (default 0.0.0.0), PORT (default 8000) and WEB_CONCURRENCY (default 2).
+set -o errexit -o nounset -o pipefail
+
+cd "$(dirname "$0")"
+PYTHON="${PYTHON:-python}"
+
+# A local run with no configuration gets a random SECRET_KEY, written to .env once so that
+# sign-ins survive restarts. Never inside a cluster: there a missing secret must stop start-up.
+if [ -z "${SECRET_KEY:-}" ] && [ ! -f .env ] && [ -z "${KUBERNETES_SERVICE_HOST:-}" ]; then
+    umask 077
+    echo "SECRET_KEY=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+    echo "run_web.sh: wrote a new random SECRET_KEY to .env"
+fi
+
+"$PYTHON" manage.py migrate --noinput
+"$PYTHON" manage.py createcachetable
+"$PYTHON" manage.py ensure_owner
+
+# Images collect static files at build time into a directory the server cannot write;
+# a checkout collects them here (collectstatic only copies what changed).
+if [ ! -e staticfiles ] || [ -w staticfiles ]; then
+    "$PYTHON" manage.py collectstatic --noinput --verbosity 0
+fi
+
+exec "$PYTHON" -m gunicorn simple_rbas.wsgi \
+    --bind "${HOST:-0.0.0.0}:${PORT:-8000}" \
+    --workers "${WEB_CONCURRENCY:-2}" \
+    --access-logfile - \
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"

@@ -1,0 +1,180 @@
+"""Settings for simple RBAS: every knob comes from the environment (a `.env` file is read when
+present; real environment variables win). `.env.example` documents each variable.
+
+The module fails safe: it refuses to start without a real SECRET_KEY outside DEBUG, and with a
+cookie configuration that browsers would silently reject.
+"""
+
+import hashlib
+import hmac
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
+    env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core -----------------------------------------------------------------------------------
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment or .env (DEBUG=true allows a "
+            "throwaway development key)."
+        )
+    SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - DEBUG only
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = True
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "users",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    # Views are CSRF-exempt (DRF); the authentication class runs Django's check itself for
+    # cookie-authenticated requests. The middleware still issues the `csrftoken` cookie.
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "simple_rbas.urls"
+WSGI_APPLICATION = "simple_rbas.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# --- Database and cache ---------------------------------------------------------------------
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # IMMEDIATE takes the write lock at BEGIN, so check-then-write services (the last
+            # owner rule, refresh rotation) are serialised on SQLite as row locks do on PostgreSQL.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Accounts -------------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "users.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SIGNUP_MODE = env.str("SIGNUP_MODE", default="open")
+if SIGNUP_MODE not in {"open", "domain", "closed"}:
+    raise ImproperlyConfigured("SIGNUP_MODE must be one of: open, domain, closed.")
+SIGNUP_ALLOWED_DOMAINS = [d.lower() for d in env.list("SIGNUP_ALLOWED_DOMAINS", default=[])]
+if SIGNUP_MODE == "domain" and not SIGNUP_ALLOWED_DOMAINS:
+    raise ImproperlyConfigured("SIGNUP_MODE=domain needs SIGNUP_ALLOWED_DOMAINS.")
+DEFAULT_LEVEL = env.str("DEFAULT_LEVEL", default="read_only")
+if DEFAULT_LEVEL not in {"investor", "write", "read_only"}:
+    # Self-service signup must never hand out the owner or admin level.
+    raise ImproperlyConfigured("DEFAULT_LEVEL must be one of: investor, write, read_only.")
+
+# --- Tokens and cookies ---------------------------------------------------------------------
+
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+if JWT_SIGNING_KEY and len(JWT_SIGNING_KEY.encode()) < 32:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 256 bits (32 bytes).")
+if not JWT_SIGNING_KEY:
+    # A key of its own, derived from SECRET_KEY, so the two never coincide.
+    JWT_SIGNING_KEY = hmac.new(
+        SECRET_KEY.encode(), b"simple-rbas jwt signing key", hashlib.sha256
+    ).hexdigest()
+JWT_ISSUER = env.str("JWT_ISSUER", default="simple-rbas")
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15))
+REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=7))
+
+COOKIE_SECURE = env.bool("COOKIE_SECURE", default=False)
+COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax").capitalize()
+if COOKIE_SAMESITE not in {"Lax", "Strict", "None"}:
+    raise ImproperlyConfigured("COOKIE_SAMESITE must be Lax, Strict or None.")
+if COOKIE_SAMESITE == "None" and not COOKIE_SECURE:
+    raise ImproperlyConfigured(
+        "COOKIE_SAMESITE=None needs COOKIE_SECURE=true: browsers drop such cookies otherwise."
+    )
+CSRF_COOKIE_SECURE = COOKIE_SECURE
+CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
+CSRF_COOKIE_HTTPONLY = False  # the front end reads it to send X-CSRFToken
+
+# --- Django REST framework ------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.JWTCookieAuthentication"],
+    # Deny by default: a view that declares no `required_policy` is refused.
+    "DEFAULT_PERMISSION_CLASSES": ["users.permissions.HasPolicy"],
+    # JSON only: other content types get 415, which also keeps cross-site HTML forms out.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "simple_rbas.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "DEFAULT_THROTTLE_RATES": {
+        "login_username": env.str("LOGIN_THROTTLE_PER_USERNAME", default="5/min"),
+        "login_address": env.str("LOGIN_THROTTLE_PER_ADDRESS", default="20/min"),
+        "signup_address": env.str("SIGNUP_THROTTLE_PER_ADDRESS", default="10/hour"),
+    },
+}
+
+# --- Static files, security headers, logging ------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

@@ -1,0 +1,13 @@
+"""Top-level routes."""
+
+from django.urls import include, path
+
+from simple_rbas.health import HealthView, ReadyView
+from users.urls import api_urlpatterns, legacy_urlpatterns
+
+urlpatterns = [
+    path("healthz", HealthView.as_view(), name="healthz"),
+    path("readyz", ReadyView.as_view(), name="readyz"),
+    path("api/", include(api_urlpatterns)),
+    *legacy_urlpatterns,
+]

@@ -1,0 +1,30 @@
+"""The one permission class: it applies the policy a view declares."""
+
+from rest_framework.permissions import BasePermission
+
+from users import roles
+
+
+class HasPolicy(BasePermission):
+    """Allows access when the user satisfies the view's `required_policy`.
+
+    A view without `required_policy` is refused (deny by default); `roles.PUBLIC` opens a view
+    to anyone. A view may set `policy_denied_message` to word the 403 its own way.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        policy = getattr(view, "required_policy", None)
+        if policy is None:
+            return False
+        if policy == roles.PUBLIC:
+            return True
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if roles.allows(policy, user.level):
+            return True
+        self.message = getattr(view, "policy_denied_message", None) or (
+            f"This action requires the '{policy}' policy."
+        )
+        self.code = "policy_denied"
+        return False

@@ -1,0 +1,111 @@
+"""Input and output shapes of the account endpoints."""
+
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from rest_framework import serializers
+
+from users import roles
+from users.models import User
+from users.roles import Level
+
+
+class TextField(serializers.CharField):
+    """A CharField that refuses numbers instead of turning them into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """API.md's `User`."""
+
+    level_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "level",
+            "level_name",
+            "is_active",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+
+class MeSerializer(UserSerializer):
+    """`User` plus the names of the policies the user satisfies."""
+
+    policies = serializers.SerializerMethodField()
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "policies"]
+        read_only_fields = fields
+
+    def get_policies(self, user: User) -> list[str]:
+        return roles.policies_for(user.level)
+
+
+class NamesSerializer(serializers.Serializer):
+    """The profile fields anyone may set on their own account."""
+
+    email = serializers.EmailField(max_length=254)
+    first_name = TextField(max_length=150, required=False, allow_blank=True)
+    last_name = TextField(max_length=150, required=False, allow_blank=True)
+
+
+class SignupSerializer(NamesSerializer):
+    """Body of a signup."""
+
+    username = TextField(max_length=150, validators=[UnicodeUsernameValidator()])
+    password = TextField(max_length=4096, trim_whitespace=False)
+
+
+class UserCreateSerializer(SignupSerializer):
+    """Body of an admin's `POST /api/users/`: a signup plus the level to grant."""
+
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+
+
+class ProfileUpdateSerializer(NamesSerializer):
+    """Body of `PATCH /api/auth/me/` (always partial)."""
+
+
+class UserUpdateSerializer(NamesSerializer):
+    """Body of an admin's `PATCH /api/users/<id>/` (always partial)."""
+
+    level = serializers.ChoiceField(choices=Level.choices)
+    is_active = serializers.BooleanField()
+
+
+class UserFilterSerializer(serializers.Serializer):
+    """Query parameters of the user list."""
+
+    search = TextField(max_length=150, required=False, allow_blank=True)
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class LoginSerializer(serializers.Serializer):
+    """Body of a login."""
+
+    username = TextField(max_length=150)
+    password = TextField(max_length=4096, trim_whitespace=False)
+
+
+class RefreshSerializer(serializers.Serializer):
+    """Optional body of a refresh, for clients that do not keep cookies."""
+
+    refresh = TextField(max_length=4096, required=False)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    """Body of a password change."""
+
+    old_password = TextField(max_length=4096, trim_whitespace=False)
+    new_password = TextField(max_length=4096, trim_whitespace=False)

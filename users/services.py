@@ -1,0 +1,172 @@
+"""Services that create and change accounts. Every write that touches several rows is atomic."""
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from rest_framework import exceptions, status
+
+from users import roles
+from users.models import User
+from users.roles import Level
+from users.sessions import user_sessions_revoke
+
+
+class Conflict(exceptions.APIException):
+    """409: the change would break an invariant of the stored data."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def default_level() -> Level:
+    """The level self-service signup grants (`DEFAULT_LEVEL`)."""
+    return roles.LEVELS_BY_KEY[settings.DEFAULT_LEVEL]
+
+
+def _check_unique(*, username: str | None = None, email: str | None = None, exclude_pk=None):
+    """Raise a 400 naming the field when a username or email is taken (case-insensitively)."""
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    errors = {}
+    if username is not None and others.filter(username__iexact=username).exists():
+        errors["username"] = ["A user with that username already exists."]
+    if email and others.filter(email__iexact=email).exists():
+        errors["email"] = ["A user with that email already exists."]
+    if errors:
+        raise exceptions.ValidationError(errors)
+
+
+def _check_password(password: str, user: User, field: str = "password") -> None:
+    """Run Django's password validators, as a 400 on `field`."""
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError({field: list(error.messages)}) from None
+
+
+def user_create(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    level: int,
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    """Create an account with a validated password; duplicates give 400, never a 500."""
+    _check_unique(username=username, email=email)
+    user = User(
+        username=username, email=email, first_name=first_name, last_name=last_name, level=level
+    )
+    _check_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent request took the name between the check and the insert.
+        _check_unique(username=username, email=email)
+        raise
+    return user
+
+
+def user_signup(*, username: str, email: str, password: str, **names: str) -> User:
+    """Self-service signup under `SIGNUP_MODE`, always at the default level."""
+    if settings.SIGNUP_MODE == "closed":
+        raise exceptions.PermissionDenied("Signup is closed.", code="signup_closed")
+    if settings.SIGNUP_MODE == "domain":
+        domain = email.rpartition("@")[2].lower()
+        if domain not in settings.SIGNUP_ALLOWED_DOMAINS:
+            raise exceptions.PermissionDenied(
+                "Signup is not open to this email domain.", code="signup_domain_not_allowed"
+            )
+    return user_create(
+        username=username, email=email, password=password, level=default_level(), **names
+    )
+
+
+def user_update_profile(*, user: User, **fields: str) -> User:
+    """Change a user's own names or email."""
+    if "email" in fields:
+        _check_unique(email=fields["email"], exclude_pk=user.pk)
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(fields))
+    return user
+
+
+def user_change_password(
+    *, user: User, old_password: str, new_password: str, keep_session_id
+) -> None:
+    """Change the password and end every other session of the user."""
+    if not user.check_password(old_password):
+        raise exceptions.ValidationError({"old_password": ["Wrong password."]})
+    _check_password(new_password, user, field="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        user_sessions_revoke(
+            user_id=user.pk, reason="password_changed", keep_session_id=keep_session_id
+        )
+
+
+def _check_assignment(*, actor: User, target: User | None, level: int | None, deactivate: bool):
+    """Apply API.md's assignment rules 1-3, raising 403 for a change `actor` may not make."""
+    is_self = target is not None and target.pk == actor.pk
+    changes_level = level is not None and (target is None or level != target.level)
+    if is_self and (changes_level or deactivate):
+        raise exceptions.PermissionDenied(
+            "You cannot change your own level or deactivate yourself.", code="self_change"
+        )
+    if roles.allows("owner", actor.level):
+        return
+    # Everyone else here is an admin: the admin policy's own levels are out of their reach.
+    protected = roles.POLICIES["admin"]
+    if target is not None and not is_self and target.level in protected:
+        raise exceptions.PermissionDenied(
+            "Admins cannot change owners or other admins.", code="protected_user"
+        )
+    if changes_level and level in protected:
+        raise exceptions.PermissionDenied(
+            "Only an owner can grant the owner or admin level.", code="level_not_grantable"
+        )
+
+
+def user_create_by_admin(*, actor: User, level: int, **fields: str) -> User:
+    """Create a user at `level` on behalf of `actor` (assignment rules apply)."""
+    _check_assignment(actor=actor, target=None, level=level, deactivate=False)
+    return user_create(level=level, **fields)
+
+
+def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:
+    """Apply an admin's change to a user, keeping at least one active owner (409 otherwise).
+
+    Owner rows are locked first, in one order, so two owners demoting each other at the same
+    time cannot both succeed and cannot deadlock.
+    """
+    with transaction.atomic():
+        active_owners = list(
+            User.objects.select_for_update()
+            .filter(level=Level.OWNER, is_active=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        target = User.objects.select_for_update().filter(pk=target_pk).first()
+        if target is None:
+            raise exceptions.NotFound()
+        level = changes.get("level")
+        deactivate = changes.get("is_active") is False and target.is_active
+        _check_assignment(actor=actor, target=target, level=level, deactivate=deactivate)
+        leaves_owners = (level is not None and level != Level.OWNER) or deactivate
+        if target.pk in active_owners and leaves_owners and active_owners == [target.pk]:
+            raise Conflict("The last active owner cannot be demoted or deactivated.")
+        if "email" in changes:
+            _check_unique(email=changes["email"], exclude_pk=target.pk)
+        for name, value in changes.items():
+            setattr(target, name, value)
+        if changes:
+            target.save(update_fields=list(changes))
+        if deactivate:
+            user_sessions_revoke(user_id=target.pk, reason="deactivated")
+    return target

@@ -1,0 +1,33 @@
+"""Routes of the account API and of the seed tutorial."""
+
+from django.urls import path
+
+from users import legacy, views
+
+api_urlpatterns = [
+    path("auth/signup/", views.SignupView.as_view(), name="signup"),
+    path("auth/login/", views.LoginView.as_view(), name="login"),
+    path("auth/refresh/", views.RefreshView.as_view(), name="refresh"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
+    path("auth/me/", views.MeView.as_view(), name="me"),
+    path("auth/password/", views.PasswordChangeView.as_view(), name="password"),
+    path("access/<str:policy>/", views.AccessView.as_view(), name="access"),
+    path("users/", views.UserListView.as_view(), name="user-list"),
+    path("users/<int:pk>/", views.UserDetailView.as_view(), name="user-detail"),
+]
+
+legacy_urlpatterns = [
+    path("user-auth/", legacy.LegacyLoginView.as_view(), name="user-login"),
+    path("user-signup/", legacy.LegacySignupView.as_view(), name="user-signup"),
+    *(
+        path(
+            route,
+            legacy.LegacyPolicyView.as_view(
+                required_policy=policy, message=message, policy_denied_message=denied
+            ),
+            name=route.rstrip("/"),
+        )
+        for route, policy, message, denied in legacy.LEGACY_POLICY_ROUTES
+    ),
+]

@@ -1,0 +1,237 @@
+"""Authentication and account endpoints (API.md: Authentication, Managing users)."""
+
+from django.middleware.csrf import get_token, rotate_token
+from rest_framework import exceptions, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from users import roles, selectors, services, sessions
+from users.authentication import WWW_AUTHENTICATE, enforce_csrf
+from users.cookies import clear_token_cookies, read_token_cookie, set_token_cookies
+from users.serializers import (
+    LoginSerializer,
+    MeSerializer,
+    PasswordChangeSerializer,
+    ProfileUpdateSerializer,
+    RefreshSerializer,
+    SignupSerializer,
+    UserCreateSerializer,
+    UserFilterSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from users.throttling import LoginUsernameThrottle
+from users.tokens import ACCESS, REFRESH, lifetime
+
+# Fields no one may set on their own account, at signup or later.
+PRIVILEGE_FIELDS = ("level", "is_active", "is_staff", "is_superuser")
+
+
+def _validated(serializer_class, data, **kwargs) -> dict:
+    """Validate `data` with `serializer_class`, raising DRF's 400 on failure."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _body_fields(request) -> set[str]:
+    """The top-level field names of a JSON object body (none for any other body)."""
+    return set(request.data) if isinstance(request.data, dict) else set()
+
+
+class CredentialView(APIView):
+    """Base of the public endpoints that take credentials instead of a session: they ignore
+    any token cookie the browser still holds, and answer credential failures with 401."""
+
+    required_policy = roles.PUBLIC
+    authentication_classes = []
+
+    def get_authenticate_header(self, request) -> str:
+        return WWW_AUTHENTICATE
+
+
+class SignupView(CredentialView):
+    """Self-service account creation at the default level."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signup_address"
+
+    def post(self, request):
+        self.refuse_privileges(request)
+        data = _validated(SignupSerializer, request.data)
+        user = services.user_signup(**data)
+        return self.created_response(user)
+
+    def refuse_privileges(self, request) -> None:
+        """Refuse (403) a body that asks for any level but the default, or other privileges."""
+        body = request.data if isinstance(request.data, dict) else {}
+        default = services.default_level()
+        for field in PRIVILEGE_FIELDS:
+            if field not in body:
+                continue
+            value = body[field]
+            if field == "level" and (
+                (type(value) is int and value == default) or value == roles.level_key(default)
+            ):
+                continue
+            if field == "is_active" and value is True:
+                continue
+            raise exceptions.PermissionDenied(
+                f"Signup cannot choose '{field}'.", code="privilege_not_allowed"
+            )
+
+    def created_response(self, user) -> Response:
+        return Response({"user": UserSerializer(user).data}, status=status.HTTP_201_CREATED)
+
+
+class LoginView(CredentialView):
+    """Exchange a username and password for tokens, in the body and as HTTP-only cookies."""
+
+    throttle_classes = [LoginUsernameThrottle, ScopedRateThrottle]
+    throttle_scope = "login_address"
+
+    def post(self, request):
+        data = _validated(LoginSerializer, request.data)
+        issued = sessions.session_login(request=request, **data)
+        rotate_token(request)  # a new CSRF secret for the new sign-in
+        return token_response(issued, self.login_body(issued))
+
+    def login_body(self, issued: sessions.IssuedTokens) -> dict:
+        return {}
+
+
+class RefreshView(CredentialView):
+    """Rotate the refresh token (cookie, or `refresh` in the body) for a new token pair."""
+
+    def post(self, request):
+        raw = _validated(RefreshSerializer, request.data).get("refresh")
+        if raw is None:
+            raw = read_token_cookie(request, REFRESH)
+            if raw is None:
+                raise exceptions.NotAuthenticated("No refresh token was sent.")
+            enforce_csrf(request)
+        issued = sessions.session_refresh(raw_refresh=raw)
+        get_token(request)  # make sure the browser holds a CSRF cookie
+        return token_response(issued)
+
+
+def token_response(issued: sessions.IssuedTokens, extra: dict | None = None) -> Response:
+    """The login/refresh answer: tokens in the body and in cookies."""
+    body = {
+        "user": UserSerializer(issued.user).data,
+        "access_token": issued.access.raw,
+        "token_type": "Bearer",
+        "expires_in": int(lifetime(ACCESS).total_seconds()),
+        **(extra or {}),
+    }
+    response = Response(body)
+    set_token_cookies(response, access=issued.access.raw, refresh=issued.refresh.raw)
+    return response
+
+
+class LogoutView(APIView):
+    """End the current login session and clear the cookies."""
+
+    required_policy = "authenticated"
+
+    def post(self, request):
+        sessions.session_revoke(session_id=request.auth.session_id, reason="logout")
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        clear_token_cookies(response)
+        return response
+
+
+class LogoutAllView(APIView):
+    """End every login session of the current user."""
+
+    required_policy = "authenticated"
+
+    def post(self, request):
+        sessions.user_sessions_revoke(user_id=request.user.pk, reason="logout_all")
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        clear_token_cookies(response)
+        return response
+
+
+class MeView(APIView):
+    """The current user: read, or change their own names and email."""
+
+    required_policy = "authenticated"
+
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+    def patch(self, request):
+        refused = _body_fields(request).intersection(PRIVILEGE_FIELDS)
+        if refused:
+            raise exceptions.PermissionDenied(
+                f"You cannot change your own {', '.join(sorted(refused))}.",
+                code="privilege_not_allowed",
+            )
+        data = _validated(ProfileUpdateSerializer, request.data, partial=True)
+        user = services.user_update_profile(user=request.user, **data)
+        return Response(UserSerializer(user).data)
+
+
+class PasswordChangeView(APIView):
+    """Change the password; every other session of the user ends."""
+
+    required_policy = "authenticated"
+
+    def post(self, request):
+        data = _validated(PasswordChangeSerializer, request.data)
+        services.user_change_password(
+            user=request.user, keep_session_id=request.auth.session_id, **data
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccessView(APIView):
+    """Answer whether the current user satisfies a named policy (for other services)."""
+
+    required_policy = "authenticated"
+
+    def get(self, request, policy: str):
+        if policy not in roles.POLICIES:
+            raise exceptions.NotFound(f"Unknown policy '{policy}'.", code="unknown_policy")
+        if not roles.allows(policy, request.user.level):
+            raise exceptions.PermissionDenied(
+                f"This action requires the '{policy}' policy.", code="policy_denied"
+            )
+        return Response({"policy": policy, "allowed": True})
+
+
+class UserListView(GenericAPIView):
+    """List users with filters, or create one at a chosen level."""
+
+    required_policy = "admin"
+
+    def get(self, request):
+        filters = _validated(UserFilterSerializer, request.query_params.dict())
+        page = self.paginate_queryset(selectors.user_list(**filters))
+        return self.get_paginated_response(UserSerializer(page, many=True).data)
+
+    def post(self, request):
+        data = _validated(UserCreateSerializer, request.data)
+        level = data.pop("level", services.default_level())
+        user = services.user_create_by_admin(actor=request.user, level=level, **data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class UserDetailView(APIView):
+    """Read or change one user (assignment rules apply)."""
+
+    required_policy = "admin"
+
+    def get(self, request, pk: int):
+        user = selectors.user_list().filter(pk=pk).first()
+        if user is None:
+            raise exceptions.NotFound()
+        return Response(UserSerializer(user).data)
+
+    def patch(self, request, pk: int):
+        changes = _validated(UserUpdateSerializer, request.data, partial=True)
+        user = services.user_update_by_admin(actor=request.user, target_pk=pk, **changes)
+        return Response(UserSerializer(user).data)
