@@ -1,0 +1,123 @@
+"""Settings fail safe: unsafe configurations stop start-up with a clear message."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import json; from simple_rbas import settings as s; "
+    "print(json.dumps({'DEBUG': s.DEBUG, 'JWT_SIGNING_KEY': s.JWT_SIGNING_KEY, "
+    "'SECRET_KEY': s.SECRET_KEY, 'CORS': s.CORS_ALLOWED_ORIGINS, "
+    "'CSRF': s.CSRF_TRUSTED_ORIGINS, 'HOSTS': s.ALLOWED_HOSTS}))"
+)
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    """Import the settings module in a fresh interpreter with exactly `env` configured."""
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    clean |= {"DJANGO_READ_DOT_ENV_FILE": "false", **env}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess, message: str) -> None:
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_debug_is_off_unless_set():
+    result = load_settings(SECRET_KEY="k" * 50)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["DEBUG"] is False
+
+
+def test_missing_secret_key_outside_debug_refuses_to_start():
+    assert_refused(load_settings(), "SECRET_KEY is not set")
+
+
+def test_missing_secret_key_is_tolerated_in_debug():
+    assert load_settings(DEBUG="true").returncode == 0
+
+
+def test_samesite_none_without_secure_refuses_to_start():
+    result = load_settings(SECRET_KEY="k" * 50, COOKIE_SAMESITE="None")
+    assert_refused(result, "COOKIE_SAMESITE=None needs COOKIE_SECURE=true")
+
+
+def test_samesite_none_with_secure_starts():
+    result = load_settings(SECRET_KEY="k" * 50, COOKIE_SAMESITE="None", COOKIE_SECURE="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_short_jwt_signing_key_refuses_to_start():
+    result = load_settings(SECRET_KEY="k" * 50, JWT_SIGNING_KEY="too-short")
+    assert_refused(result, "JWT_SIGNING_KEY must be at least 256 bits")
+
+
+def test_jwt_key_is_derived_from_the_secret_key_but_is_not_it():
+    first = json.loads(load_settings(SECRET_KEY="a" * 50).stdout)
+    second = json.loads(load_settings(SECRET_KEY="b" * 50).stdout)
+    assert first["JWT_SIGNING_KEY"] != first["SECRET_KEY"]
+    assert len(first["JWT_SIGNING_KEY"].encode()) >= 32
+    assert first["JWT_SIGNING_KEY"] != second["JWT_SIGNING_KEY"]
+
+
+def test_explicit_jwt_key_is_used():
+    key = "s" * 40
+    assert (
+        json.loads(load_settings(SECRET_KEY="a" * 50, JWT_SIGNING_KEY=key).stdout)[
+            "JWT_SIGNING_KEY"
+        ]
+        == key
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEFAULT_LEVEL": "owner"}, "DEFAULT_LEVEL"),
+        ({"DEFAULT_LEVEL": "admin"}, "DEFAULT_LEVEL"),
+        ({"SIGNUP_MODE": "maybe"}, "SIGNUP_MODE"),
+        ({"SIGNUP_MODE": "domain"}, "SIGNUP_ALLOWED_DOMAINS"),
+        ({"COOKIE_SAMESITE": "Sometimes"}, "COOKIE_SAMESITE"),
+    ],
+)
+def test_other_unsafe_settings_refuse_to_start(env, message):
+    assert_refused(load_settings(SECRET_KEY="k" * 50, **env), message)
+
+
+def test_origins_and_hosts_come_from_the_environment():
+    result = load_settings(
+        SECRET_KEY="k" * 50,
+        ALLOWED_HOSTS="rbas.example",
+        CSRF_TRUSTED_ORIGINS="https://app.example",
+        CORS_ALLOWED_ORIGINS="https://app.example,https://other.example",
+    )
+    loaded = json.loads(result.stdout)
+    assert loaded["HOSTS"] == ["rbas.example"]
+    assert loaded["CSRF"] == ["https://app.example"]
+    assert loaded["CORS"] == ["https://app.example", "https://other.example"]
+
+
+def test_cors_allows_credentials_for_listed_origins(api_client, db, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
+    allowed = api_client.options(
+        "/api/auth/login/",
+        HTTP_ORIGIN="https://app.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+    assert allowed["Access-Control-Allow-Origin"] == "https://app.example"
+    assert allowed["Access-Control-Allow-Credentials"] == "true"
+    refused = api_client.options(
+        "/api/auth/login/",
+        HTTP_ORIGIN="https://evil.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+    assert "Access-Control-Allow-Origin" not in refused
