@@ -20,3 +20,8 @@ def user_list(*, search: str = "", level: int | None = None, is_active: bool | N
     if is_active is not None:
         users = users.filter(is_active=is_active)
     return users
+
+
+def user_get(*, pk: int) -> User | None:
+    """The user with primary key `pk`, or None."""
+    return User.objects.filter(pk=pk).first()

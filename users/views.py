@@ -209,7 +209,9 @@ class UserListView(GenericAPIView):
     required_policy = "admin"
 
     def get(self, request):
-        filters = _validated(UserFilterSerializer, request.query_params.dict())
+        # An empty parameter (`?level=`, as forms send it) means "no filter".
+        params = {key: value for key, value in request.query_params.items() if value != ""}
+        filters = _validated(UserFilterSerializer, params)
         page = self.paginate_queryset(selectors.user_list(**filters))
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
@@ -226,7 +228,7 @@ class UserDetailView(APIView):
     required_policy = "admin"
 
     def get(self, request, pk: int):
-        user = selectors.user_list().filter(pk=pk).first()
+        user = selectors.user_get(pk=pk)
         if user is None:
             raise exceptions.NotFound()
         return Response(UserSerializer(user).data)

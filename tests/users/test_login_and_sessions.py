@@ -210,3 +210,35 @@ def test_password_change_validates_the_new_password(reader, bearer_client):
     assert "new_password" in response.json()
     reader.refresh_from_db()
     assert reader.check_password(PASSWORD)
+
+
+def test_every_login_failure_costs_one_password_hash(api_client, make_user, settings):
+    """Unknown users are hashed too (Django's authenticate()), so timing tells nothing."""
+    from tests.hashers import CountingHasher
+
+    settings.PASSWORD_HASHERS = ["tests.hashers.CountingHasher"]
+    make_user(username="alice")
+    make_user(username="sleeper", is_active=False)
+    costs = []
+    for username, password in [("nobody", "x"), ("alice", "wrong"), ("sleeper", PASSWORD)]:
+        CountingHasher.calls = 0
+        assert login(api_client, username, password).status_code == 401
+        costs.append(CountingHasher.calls)
+    assert costs == [1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (LOGIN, {"username": "a\x00b", "password": "x"}),
+        ("/api/auth/signup/", {"username": "a\x00b", "email": "a@b.example", "password": "x"}),
+        (REFRESH, {"refresh": "a\x00b"}),
+    ],
+)
+def test_nul_characters_are_400(api_client, db, path, body):
+    assert api_client.post(path, body, format="json").status_code == 400
+
+
+def test_nul_characters_in_a_search_are_400(users, bearer_client):
+    response = bearer_client(users[Level.ADMIN]).get("/api/users/", {"search": "a\x00b"})
+    assert response.status_code == 400

@@ -210,3 +210,9 @@ def test_patch_with_bad_values_is_400(users, bearer_client, change):
     response = bearer_client(users[OWNER]).patch(detail(target.pk), change, format="json")
     assert response.status_code == 400
     assert User.objects.get(pk=target.pk).level == READER
+
+
+def test_empty_filters_mean_no_filter(users, bearer_client):
+    response = bearer_client(users[ADMIN]).get("/api/users/?level=&is_active=&search=")
+    assert response.status_code == 200
+    assert response.json()["count"] == len(users)
