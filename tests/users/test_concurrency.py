@@ -1,0 +1,67 @@
+"""Races that only row locks settle, run on real concurrent connections.
+
+SQLite's in-memory test database cannot be shared by threads, so these run in the PostgreSQL
+pass of CI (`.ci/run`); on SQLite the same services are serialised by IMMEDIATE transactions.
+"""
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.exceptions import APIException
+
+from tests.conftest import PASSWORD
+from users import services, sessions
+from users.models import LoginSession, User
+from users.roles import Level
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL run)"
+)
+
+
+def run_together(*calls):
+    """Run each call in its own thread and connection, released at the same instant."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except APIException as error:
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_two_owners_demoting_each_other_leave_one_owner(transactional_db, make_user, attempt):
+    first, second = make_user(Level.OWNER), make_user(Level.OWNER)
+    outcomes = run_together(
+        lambda: services.user_update_by_admin(actor=first, target_pk=second.pk, level=4),
+        lambda: services.user_update_by_admin(actor=second, target_pk=first.pk, level=4),
+    )
+    assert sum(isinstance(o, services.Conflict) for o in outcomes) == 1
+    assert User.objects.filter(level=Level.OWNER, is_active=True).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_refresh_token_raced_twice_is_used_once(transactional_db, make_user, attempt):
+    user = make_user()
+    issued = sessions.session_login(request=None, username=user.username, password=PASSWORD)
+    raw = issued.refresh.raw
+    outcomes = run_together(
+        lambda: sessions.session_refresh(raw_refresh=raw),
+        lambda: sessions.session_refresh(raw_refresh=raw),
+    )
+    assert sum(isinstance(o, sessions.IssuedTokens) for o in outcomes) == 1
+    # The loser presented a token already used: the session is revoked as a replay.
+    assert LoginSession.objects.get(pk=issued.session.pk).revoked_reason == "refresh_reuse"
