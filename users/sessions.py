@@ -65,17 +65,18 @@ def session_refresh(*, raw_refresh: str) -> IssuedTokens:
         )
         if session is None or not session.is_usable or not session.user.is_active:
             raise AuthenticationFailed("Session has ended.", code="session_revoked")
-        if session.refresh_jti != claims.jti:
+        replayed = session.refresh_jti != claims.jti
+        if replayed:
             session.revoke("refresh_reuse")
-            reuse = AuthenticationFailed(
-                "Refresh token was already used; the session is revoked.", code="refresh_reused"
-            )
         else:
             issued = _issue(user=session.user, session=session)
             session.save(update_fields=["refresh_jti", "expires_at"])
-            return issued
-    # Raised outside the atomic block so the revocation above is committed.
-    raise reuse
+    # Raised after the block commits, so the revocation is kept.
+    if replayed:
+        raise AuthenticationFailed(
+            "Refresh token was already used; the session is revoked.", code="refresh_reused"
+        )
+    return issued
 
 
 def session_revoke(*, session_id: uuid.UUID, reason: str) -> None:

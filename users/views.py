@@ -65,22 +65,23 @@ class SignupView(CredentialView):
         return self.created_response(user)
 
     def refuse_privileges(self, request) -> None:
-        """Refuse (403) a body that asks for any level but the default, or other privileges."""
+        """Refuse (403) a body that sets a privilege to anything but what signup grants anyway."""
         body = request.data if isinstance(request.data, dict) else {}
         default = services.default_level()
-        for field in PRIVILEGE_FIELDS:
-            if field not in body:
-                continue
-            value = body[field]
-            if field == "level" and (
-                (type(value) is int and value == default) or value == roles.level_key(default)
+        granted = {
+            "level": (int(default), roles.level_key(default)),
+            "is_active": (True,),
+            "is_staff": (False,),
+            "is_superuser": (False,),
+        }
+        for field, harmless in granted.items():
+            # Compare types too: JSON `true` must not pass for the level 1.
+            if field in body and not any(
+                type(body[field]) is type(value) and body[field] == value for value in harmless
             ):
-                continue
-            if field == "is_active" and value is True:
-                continue
-            raise exceptions.PermissionDenied(
-                f"Signup cannot choose '{field}'.", code="privilege_not_allowed"
-            )
+                raise exceptions.PermissionDenied(
+                    f"Signup cannot choose '{field}'.", code="privilege_not_allowed"
+                )
 
     def created_response(self, user) -> Response:
         return Response({"user": UserSerializer(user).data}, status=status.HTTP_201_CREATED)
@@ -137,22 +138,21 @@ class LogoutView(APIView):
     required_policy = "authenticated"
 
     def post(self, request):
-        sessions.session_revoke(session_id=request.auth.session_id, reason="logout")
+        self.revoke(request)
         response = Response(status=status.HTTP_204_NO_CONTENT)
         clear_token_cookies(response)
         return response
 
+    def revoke(self, request) -> None:
+        """End what this endpoint ends: the current session."""
+        sessions.session_revoke(session_id=request.auth.session_id, reason="logout")
 
-class LogoutAllView(APIView):
+
+class LogoutAllView(LogoutView):
     """End every login session of the current user."""
 
-    required_policy = "authenticated"
-
-    def post(self, request):
+    def revoke(self, request) -> None:
         sessions.user_sessions_revoke(user_id=request.user.pk, reason="logout_all")
-        response = Response(status=status.HTTP_204_NO_CONTENT)
-        clear_token_cookies(response)
-        return response
 
 
 class MeView(APIView):
