@@ -65,3 +65,27 @@ def test_a_refresh_token_raced_twice_is_used_once(transactional_db, make_user, a
     assert sum(isinstance(o, sessions.IssuedTokens) for o in outcomes) == 1
     # The loser presented a token already used: the session is revoked as a replay.
     assert LoginSession.objects.get(pk=issued.session.pk).revoked_reason == "refresh_reuse"
+
+
+def test_owners_demoting_each_other_over_http_get_200_and_409(
+    transactional_db, make_user, bearer_client, monkeypatch
+):
+    """Both requests authenticate as owners before either writes: the second write is 409."""
+    first, second = make_user(Level.OWNER), make_user(Level.OWNER)
+    clients = bearer_client(first), bearer_client(second)
+    both_authenticated = threading.Barrier(2)
+    real_update = services.user_update_by_admin
+
+    def update_after_both_authenticated(**kwargs):
+        both_authenticated.wait(timeout=10)
+        return real_update(**kwargs)
+
+    monkeypatch.setattr(services, "user_update_by_admin", update_after_both_authenticated)
+    responses = run_together(
+        lambda: clients[0].patch(f"/api/users/{second.pk}/", {"level": 4}, format="json"),
+        lambda: clients[1].patch(f"/api/users/{first.pk}/", {"level": 4}, format="json"),
+    )
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    conflict = next(r for r in responses if r.status_code == 409)
+    assert conflict.json() == {"detail": "The last active owner cannot be demoted or deactivated."}
+    assert User.objects.filter(level=Level.OWNER, is_active=True).count() == 1

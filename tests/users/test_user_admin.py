@@ -151,7 +151,7 @@ def test_the_last_active_owner_cannot_be_demoted(users, make_user):
     assert User.objects.get(pk=first.pk).is_active
 
 
-def test_the_last_owner_conflict_answers_409_over_http(users, make_user, bearer_client):
+def test_a_demoted_owner_can_no_longer_touch_the_other_owner(users, make_user, bearer_client):
     first, second = users[OWNER], make_user(OWNER)
     second_client = bearer_client(second)
     # The second owner's request is authenticated, then the first owner demotes them.
