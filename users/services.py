@@ -37,6 +37,16 @@ def _check_unique(*, username: str | None = None, email: str | None = None, excl
         raise exceptions.ValidationError(errors)
 
 
+def _save_checking_uniqueness(user: User, **save_kwargs) -> None:
+    """Save `user`; a concurrent request that took the username or email first gives a 400."""
+    try:
+        with transaction.atomic():
+            user.save(**save_kwargs)
+    except IntegrityError:
+        _check_unique(username=user.username, email=user.email, exclude_pk=user.pk)
+        raise
+
+
 def _check_password(password: str, user: User, field: str = "password") -> None:
     """Run Django's password validators, as a 400 on `field`."""
     try:
@@ -61,13 +71,7 @@ def user_create(
     )
     _check_password(password, user)
     user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save(force_insert=True)
-    except IntegrityError:
-        # A concurrent request took the name between the check and the insert.
-        _check_unique(username=username, email=email)
-        raise
+    _save_checking_uniqueness(user, force_insert=True)
     return user
 
 
@@ -92,7 +96,7 @@ def user_update_profile(*, user: User, **fields: str) -> User:
         _check_unique(email=fields["email"], exclude_pk=user.pk)
     for name, value in fields.items():
         setattr(user, name, value)
-    user.save(update_fields=list(fields))
+    _save_checking_uniqueness(user, update_fields=list(fields))
     return user
 
 
@@ -158,15 +162,15 @@ def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:
         level = changes.get("level")
         deactivate = changes.get("is_active") is False and target.is_active
         _check_assignment(actor=actor, target=target, level=level, deactivate=deactivate)
-        leaves_owners = (level is not None and level != Level.OWNER) or deactivate
-        if target.pk in active_owners and leaves_owners and active_owners == [target.pk]:
+        leaves_owners = (level is not None and not roles.allows("owner", level)) or deactivate
+        if leaves_owners and active_owners == [target.pk]:
             raise Conflict("The last active owner cannot be demoted or deactivated.")
         if "email" in changes:
             _check_unique(email=changes["email"], exclude_pk=target.pk)
         for name, value in changes.items():
             setattr(target, name, value)
         if changes:
-            target.save(update_fields=list(changes))
+            _save_checking_uniqueness(target, update_fields=list(changes))
         if deactivate:
             user_sessions_revoke(user_id=target.pk, reason="deactivated")
     return target
