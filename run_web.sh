@@ -17,6 +17,7 @@ fi
 "$PYTHON" manage.py migrate --noinput
 "$PYTHON" manage.py createcachetable
 "$PYTHON" manage.py ensure_owner
+"$PYTHON" manage.py sync_scripts
 "$PYTHON" manage.py purge_login_sessions
 
 # Images collect static files at build time into a directory the server cannot write;

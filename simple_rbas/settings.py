@@ -43,6 +43,10 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "users",
+    # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
+    "scripts_api",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +137,32 @@ if COOKIE_SAMESITE == "None" and not COOKIE_SECURE:
 CSRF_COOKIE_SECURE = COOKIE_SECURE
 CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
 CSRF_COOKIE_HTTPONLY = False  # the front end reads it to send X-CSRFToken
+
+# --- Scripts, runs and workers -------------------------------------------------------------
+
+SCRIPTS_DIR = Path(env.str("SCRIPTS_DIR", default=str(BASE_DIR / "scripts")))
+RUNS_DIR = Path(env.str("RUNS_DIR", default=str(BASE_DIR / "var" / "runs")))
+MAX_ACTIVE_RUNS_PER_USER = env.int("MAX_ACTIVE_RUNS_PER_USER", default=4)
+RUN_WAIT_MAX_SECONDS = 30
+RUN_OUTPUT_MAX_BYTES = env.int("RUN_OUTPUT_MAX_BYTES", default=1024 * 1024)
+RUN_RESULT_MAX_BYTES = env.int("RUN_RESULT_MAX_BYTES", default=1024 * 1024)
+RUN_ARTIFACTS_MAX_BYTES = env.int("RUN_ARTIFACTS_MAX_BYTES", default=50 * 1024 * 1024)
+RUN_ARTIFACTS_MAX_FILES = env.int("RUN_ARTIFACTS_MAX_FILES", default=100)
+SCRIPT_MAX_TIMEOUT_SECONDS = env.int("SCRIPT_MAX_TIMEOUT_SECONDS", default=3600)
+SCRIPT_MAX_MEMORY_MB = env.int("SCRIPT_MAX_MEMORY_MB", default=4096)
+# A worker renews the lease of its run this often; a run whose lease is older than
+# RUN_LEASE_SECONDS belongs to a dead worker and is ended as failed.
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=5)
+RUN_LEASE_SECONDS = env.float("RUN_LEASE_SECONDS", default=30)
+# TCP ports scripts may connect to ("*" for any), enforced with Landlock where the kernel has it.
+SANDBOX_TCP_PORTS = env.str("SANDBOX_TCP_PORTS", default="80,443")
+# Filesystem isolation of scripts: "required" refuses to run without Landlock, "auto" uses it
+# when the kernel offers it.
+SANDBOX_ISOLATION = env.str("SANDBOX_ISOLATION", default="auto")
+if SANDBOX_ISOLATION not in {"auto", "required"}:
+    raise ImproperlyConfigured("SANDBOX_ISOLATION must be auto or required.")
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- Django REST framework ------------------------------------------------------------------
 

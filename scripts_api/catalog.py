@@ -1,0 +1,231 @@
+"""Read scripts from SCRIPTS_DIR without executing them: the `ast` module only.
+
+A script is published when its file follows the rules of API.md; otherwise `parse_script`
+raises `ScriptRejected` with a reason a script author can act on.
+"""
+
+import ast
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from users import roles
+
+DEFAULT_TIMEOUT_SECONDS = 60
+DEFAULT_MEMORY_MB = 512
+MIN_MEMORY_MB = 32
+
+# Annotation (as written) -> JSON Schema of the parameter.
+SIMPLE_TYPES: dict[str, dict] = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime.date": {"type": "string", "format": "date"},
+    "list[str]": {"type": "array", "items": {"type": "string"}},
+    "list[int]": {"type": "array", "items": {"type": "integer"}},
+}
+LITERAL_NAMES = {"Literal", "typing.Literal"}
+
+
+class ScriptRejected(Exception):
+    """The file breaks a rule of the script format; the message says which."""
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """Everything the service needs to know about a script, read from its source."""
+
+    slug: str
+    filename: str
+    title: str
+    description: str
+    policy: str | list[str]
+    timeout_seconds: int
+    memory_mb: int
+    params_schema: dict
+    version: str
+    source: bytes = field(repr=False)
+
+
+def slug_for(path: Path) -> str:
+    """The URL name of a script: its file name without `.py`, underscores as hyphens."""
+    return path.stem.replace("_", "-").lower()
+
+
+def script_version(source: bytes) -> str:
+    """A version that changes whenever the file's content does."""
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
+def _literal(node: ast.expr, what: str):
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ScriptRejected(f"{what} must be a literal value.") from None
+
+
+def _constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level `NAME = value` (and `NAME: type = value`) assignments."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            found[node.target.id] = node.value
+    return found
+
+
+def _policy(constants: dict[str, ast.expr]) -> str | list[str]:
+    if "POLICY" not in constants:
+        raise ScriptRejected("POLICY is missing: name a policy or list level keys.")
+    policy = _literal(constants["POLICY"], "POLICY")
+    if isinstance(policy, str):
+        if policy not in roles.POLICIES:
+            known = ", ".join(roles.POLICIES)
+            raise ScriptRejected(f"POLICY '{policy}' is not a policy (known: {known}).")
+        return policy
+    if isinstance(policy, list | tuple) and policy and all(isinstance(k, str) for k in policy):
+        unknown = [key for key in policy if key not in roles.LEVELS_BY_KEY]
+        if unknown:
+            known = ", ".join(roles.LEVELS_BY_KEY)
+            raise ScriptRejected(f"POLICY names unknown levels {unknown} (known: {known}).")
+        return sorted(set(policy), key=lambda key: roles.LEVELS_BY_KEY[key])
+    raise ScriptRejected("POLICY must be a policy name or a non-empty list of level keys.")
+
+
+def _bounded_int(constants, name: str, default: int, low: int, high: int) -> int:
+    if name not in constants:
+        return default
+    value = _literal(constants[name], name)
+    if type(value) is not int or not low <= value <= high:
+        raise ScriptRejected(f"{name} must be an integer from {low} to {high}.")
+    return value
+
+
+def _annotation_schema(annotation: ast.expr | None, name: str) -> dict:
+    if annotation is None:
+        raise ScriptRejected(f"Parameter '{name}' has no type annotation.")
+    if isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) in LITERAL_NAMES:
+        values = _literal(annotation.slice, f"The Literal of '{name}'")
+        values = list(values) if isinstance(values, tuple) else [values]
+        if values and all(type(v) is str for v in values):
+            return {"type": "string", "enum": values}
+        if values and all(type(v) is int for v in values):
+            return {"type": "integer", "enum": values}
+        raise ScriptRejected(f"The Literal of '{name}' must list strings or integers.")
+    written = ast.unparse(annotation)
+    if written not in SIMPLE_TYPES:
+        allowed = "str, int, float, bool, datetime.date, list[str], list[int], Literal[...]"
+        raise ScriptRejected(f"Parameter '{name}' has unsupported type {written} ({allowed}).")
+    return dict(SIMPLE_TYPES[written])
+
+
+def _default_fits(schema: dict, value) -> bool:
+    """Whether a literal default has the parameter's type (`true` is not an integer)."""
+    if "enum" in schema:
+        return value in schema["enum"]
+    kind = schema["type"]
+    if schema.get("format") == "date":
+        return False  # a date literal cannot be written; use None
+    if kind == "array":
+        item = {"string": str, "integer": int}[schema["items"]["type"]]
+        return isinstance(value, list) and all(type(v) is item for v in value)
+    if kind == "number":
+        return type(value) in (int, float)
+    return type(value) is {"string": str, "integer": int, "boolean": bool}[kind]
+
+
+def _params_schema(tree: ast.Module) -> dict:
+    mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+    if not mains:
+        if any(isinstance(n, ast.AsyncFunctionDef) and n.name == "main" for n in tree.body):
+            raise ScriptRejected("main must be a plain function, not async.")
+        raise ScriptRejected("No top-level `def main(...)`: it is the script's entry point.")
+    args = mains[-1].args
+    if args.posonlyargs or args.vararg or args.kwarg:
+        raise ScriptRejected("main takes named parameters only (no /, *args or **kwargs).")
+    params = args.args + args.kwonlyargs
+    defaults = [None] * (len(args.args) - len(args.defaults)) + args.defaults + args.kw_defaults
+    properties, required = {}, []
+    for param, default in zip(params, defaults, strict=True):
+        schema = {"title": param.arg, **_annotation_schema(param.annotation, param.arg)}
+        if default is None:
+            required.append(param.arg)
+        else:
+            value = _literal(default, f"The default of '{param.arg}'")
+            if value is not None:
+                if not _default_fits(schema, value):
+                    raise ScriptRejected(f"The default of '{param.arg}' does not fit its type.")
+                schema["default"] = value
+        properties[param.arg] = schema
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def parse_script(path: Path) -> ScriptSpec:
+    """Read one script file into a `ScriptSpec`, or raise `ScriptRejected`. Never executes it."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*\.py", path.name):
+        raise ScriptRejected("File names are lower-case letters, digits and underscores.")
+    source = path.read_bytes()
+    try:
+        tree = ast.parse(source, filename=path.name)
+    except (SyntaxError, ValueError) as error:
+        raise ScriptRejected(f"Python cannot parse the file: {error}") from None
+    docstring = ast.get_docstring(tree)
+    if not docstring:
+        raise ScriptRejected("The module docstring is missing: its first line is the title.")
+    title, _, description = docstring.partition("\n")
+    constants = _constants(tree)
+    return ScriptSpec(
+        slug=slug_for(path),
+        filename=path.name,
+        title=title.strip()[:200],
+        description=description.strip(),
+        policy=_policy(constants),
+        timeout_seconds=_bounded_int(
+            constants,
+            "TIMEOUT_SECONDS",
+            DEFAULT_TIMEOUT_SECONDS,
+            1,
+            settings.SCRIPT_MAX_TIMEOUT_SECONDS,
+        ),
+        memory_mb=_bounded_int(
+            constants, "MEMORY_MB", DEFAULT_MEMORY_MB, MIN_MEMORY_MB, settings.SCRIPT_MAX_MEMORY_MB
+        ),
+        params_schema=_params_schema(tree),
+        version=script_version(source),
+        source=source,
+    )
+
+
+@dataclass
+class CatalogScan:
+    """What a read of the scripts folder found."""
+
+    scripts: list[ScriptSpec] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+def scan(directory: Path | None = None) -> CatalogScan:
+    """Parse every `*.py` in the scripts folder (not recursively, `_`-prefixed files skipped)."""
+    directory = Path(directory or settings.SCRIPTS_DIR)
+    result = CatalogScan()
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_") or not path.is_file():
+            continue
+        try:
+            result.scripts.append(parse_script(path))
+        except ScriptRejected as error:
+            result.rejected[path.name] = str(error)
+    return result

@@ -1,0 +1,124 @@
+"""Published scripts and their runs."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from users import roles
+
+
+class Script(models.Model):
+    """A script read from SCRIPTS_DIR; unpublished (never deleted) when its file goes away."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    filename = models.CharField(max_length=120)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # A policy name, or a list of level keys.
+    policy = models.JSONField()
+    params_schema = models.JSONField()
+    timeout_seconds = models.PositiveIntegerField()
+    memory_mb = models.PositiveIntegerField()
+    version = models.CharField(max_length=64)
+    # The source of `version`: workers run exactly what was published.
+    source = models.TextField()
+    is_published = models.BooleanField(default=True, db_index=True)
+    rejection = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def allows(self, level: int) -> bool:
+        """Whether a user of `level` may see and run this script."""
+        if isinstance(self.policy, str):
+            return roles.allows(self.policy, level)
+        return roles.level_key(level) in self.policy
+
+    @property
+    def policy_label(self) -> str:
+        """The policy as people read it: a name, or the level keys joined."""
+        return self.policy if isinstance(self.policy, str) else ", ".join(self.policy)
+
+
+class RunStatus(models.TextChoices):
+    """Where a run is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class RunQuerySet(models.QuerySet):
+    """Queries over runs."""
+
+    def active(self):
+        """Runs queued or running."""
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def lease_expired(self, now=None):
+        """Running runs whose worker stopped renewing the lease."""
+        cutoff = (now or timezone.now()) - timedelta(seconds=settings.RUN_LEASE_SECONDS)
+        return self.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+
+
+class Run(models.Model):
+    """One execution of a script by a user, with its parameters, outcome and output."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    script = models.ForeignKey(Script, on_delete=models.PROTECT, related_name="runs")
+    script_version = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="runs"
+    )
+    params = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
+    )
+    result = models.JSONField(null=True, blank=True)
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    artifacts = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # The lease: which worker holds the run and when it last said so.
+    worker_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "status"])]
+
+    def __str__(self) -> str:
+        return f"run {self.id} of {self.script_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the run has reached an end state."""
+        return self.status not in ACTIVE_STATUSES
+
+    @property
+    def duration_ms(self) -> int | None:
+        """Milliseconds from start to end, once both are known."""
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None

@@ -1,0 +1,63 @@
+"""`sync_scripts`: the database follows the folder; run history survives unpublishing."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from scripts_api.models import Run, Script
+from users.roles import Level
+
+SCRIPT = '"""{title}"""\nPOLICY = "authenticated"\ndef main(name: str = "x"):\n    return name\n'
+
+
+@pytest.fixture
+def folder(tmp_path, settings):
+    settings.SCRIPTS_DIR = tmp_path
+    return tmp_path
+
+
+def sync() -> str:
+    out = StringIO()
+    call_command("sync_scripts", stdout=out)
+    return out.getvalue()
+
+
+def test_it_adds_updates_unpublishes_and_reports(folder, db, make_user):
+    (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha"))
+    (folder / "beta.py").write_text(SCRIPT.format(title="Beta"))
+    assert "added alpha" in sync()
+    alpha = Script.objects.get(slug="alpha")
+    first_version = alpha.version
+    run = Run.objects.create(
+        script=alpha, script_version=first_version, user=make_user(Level.OWNER)
+    )
+
+    assert "0 added, 0 updated, 0 unpublished" in sync()  # nothing changed
+
+    (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha two"))
+    (folder / "beta.py").unlink()
+    (folder / "gamma.py").write_text('"""Gamma"""\ndef main(): pass\n')
+    output = sync()
+    assert "updated alpha" in output
+    assert "unpublished beta" in output
+    assert "rejected gamma.py: POLICY is missing" in output
+    alpha.refresh_from_db()
+    assert alpha.title == "Alpha two" and alpha.version != first_version
+    beta = Script.objects.get(slug="beta")
+    assert not beta.is_published and beta.rejection == "The file was removed."
+    assert Run.objects.get(pk=run.pk).script_version == first_version  # history kept
+
+    (folder / "beta.py").write_text(SCRIPT.format(title="Beta"))
+    assert "updated beta" in sync()
+    assert Script.objects.get(slug="beta").is_published
+
+
+def test_a_script_that_becomes_invalid_is_unpublished_with_the_reason(folder, db):
+    (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha"))
+    sync()
+    (folder / "alpha.py").write_text('"""Alpha"""\nPOLICY = "nobody"\ndef main(): pass\n')
+    assert "unpublished alpha" in sync()
+    alpha = Script.objects.get(slug="alpha")
+    assert not alpha.is_published
+    assert "not a policy" in alpha.rejection
