@@ -3,11 +3,18 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from scripts_api import catalog
-from scripts_api.models import Script
+from scripts_api.models import Run, RunStatus, Script
+from scripts_api.params import validate_params
+from scripts_api.tasks import execute_run
+from simple_rbas.exceptions import Conflict, TooManyActive
+
+User = get_user_model()
 
 
 @dataclass
@@ -76,3 +83,43 @@ def scripts_sync(*, directory=None) -> SyncReport:
             script.save(update_fields=["is_published", "rejection", "updated_at"])
             report.unpublished.append(slug)
     return report
+
+
+def run_create(*, user, script: Script, params) -> Run:
+    """Queue a run of `script` for `user`, after validating its parameters (400, nothing made).
+
+    The Run row and its task are written in one transaction, so a run is never queued without
+    a task to execute it. More than MAX_ACTIVE_RUNS_PER_USER queued or running runs: 429.
+    """
+    params = validate_params(script.params_schema, params)
+    with transaction.atomic():
+        # Lock the user's row so that two concurrent requests cannot both pass the count.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if Run.objects.filter(user=user).active().count() >= settings.MAX_ACTIVE_RUNS_PER_USER:
+            raise TooManyActive(
+                f"You already have {settings.MAX_ACTIVE_RUNS_PER_USER} runs queued or running; "
+                "wait for one to finish or cancel one."
+            )
+        run = Run.objects.create(
+            script=script, script_version=script.version, user=user, params=params
+        )
+        execute_run.enqueue(run_id=str(run.pk))
+    return run
+
+
+def run_cancel(*, run: Run) -> Run:
+    """Cancel a run: a queued one ends at once, a running one is stopped by its worker within
+    about a second. A finished run: 409."""
+    now = timezone.now()
+    cancelled_in_queue = Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED,
+        cancel_requested_at=now,
+        finished_at=now,
+        error="The run was cancelled before it started.",
+    )
+    if not cancelled_in_queue and not Run.objects.filter(
+        pk=run.pk, status=RunStatus.RUNNING
+    ).update(cancel_requested_at=now):
+        raise Conflict("The run has already finished.")
+    run.refresh_from_db()
+    return run

@@ -9,5 +9,6 @@ urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     path("readyz", ReadyView.as_view(), name="readyz"),
     path("api/", include(api_urlpatterns)),
+    path("api/", include("scripts_api.urls")),
     *legacy_urlpatterns,
 ]

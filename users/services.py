@@ -4,20 +4,13 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 
+from simple_rbas.exceptions import Conflict
 from users import roles
 from users.models import User
 from users.roles import Level
 from users.sessions import user_sessions_revoke
-
-
-class Conflict(exceptions.APIException):
-    """409: the change would break an invariant of the stored data."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 def default_level() -> Level:

@@ -1,0 +1,272 @@
+"""Run a script in a confined child process and say how it ended.
+
+Each worker process keeps one sandbox server (`sandbox_server.py`), started as
+`<this interpreter> -I sandbox_server.py` with an argument list and a minimal environment, and
+asks it to fork one child per run. The child gets: a new session (so the whole process group can
+be killed), a fresh working directory, only PATH, LANG, HOME, TMPDIR and RBAS_OUTPUT_DIR in its
+environment, CPU, address-space, file-size and open-file limits, and (where the kernel has
+Landlock) read access to the Python installation and system libraries only, write access to its
+own directory only, and TCP connections to SANDBOX_TCP_PORTS only. The return value of `main`
+comes back on its own pipe, so nothing a script prints can pose as its result.
+"""
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+SERVER = Path(__file__).with_name("sandbox_server.py")
+OPEN_FILES_LIMIT = 256
+SYSTEM_READ_PATHS = [
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/bin",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/pki",
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/localtime",
+    "/etc/ld.so.cache",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/mime.types",
+    "/dev/urandom",
+    "/dev/zero",
+]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run and within which limits."""
+
+    source: str
+    filename: str
+    params: dict
+    date_params: list[str]
+    timeout_seconds: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, in the terms of API.md's `Run`."""
+
+    status: str  # succeeded | failed | timed_out | cancelled
+    result: object
+    error: str
+    stdout: str
+    stderr: str
+    exit_code: int | None
+
+
+class SandboxError(RuntimeError):
+    """The sandbox server could not be started or stopped answering."""
+
+
+def python_read_paths() -> list[str]:
+    """The directories the interpreter needs to read: its installation and site-packages."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths |= {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.add(str(Path(os.path.realpath(sys.executable)).parent))
+    return sorted(p for p in paths if p)
+
+
+def tcp_ports() -> list[int] | None:
+    """SANDBOX_TCP_PORTS as a list, or None for any port."""
+    value = settings.SANDBOX_TCP_PORTS.strip()
+    if value == "*":
+        return None
+    return [int(port) for port in value.split(",") if port.strip()]
+
+
+def _describe_exit(exit_code: int) -> str:
+    if exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        if -exit_code == signal.SIGKILL:
+            return f"The script was killed ({name}), most likely for using too much memory."
+        return f"The script was killed by {name}."
+    return f"The script exited with status {exit_code} without reporting a result."
+
+
+def _note_cut(text: str, was_cut: bool) -> str:
+    if not was_cut:
+        return text
+    return text + f"\n[output cut: only the first {settings.RUN_OUTPUT_MAX_BYTES} bytes are kept]"
+
+
+class Sandbox:
+    """One sandbox server process and the runs it executes, one at a time."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+        self._pending = b""
+        self._lock = threading.Lock()
+        self.landlock_abi = 0
+
+    def start(self) -> None:
+        """Start the server now rather than on the first run."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+
+    def _start(self) -> None:
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+        # An argument list of fixed values: no shell, nothing from the request.
+        self._process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-I", str(SERVER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd="/",
+            close_fds=True,
+        )
+        self._pending = b""
+        ready = self._read_message(deadline=time.monotonic() + 30)
+        if ready is None or ready.get("event") != "ready":
+            self.close()
+            raise SandboxError("The sandbox server did not start.")
+        self.landlock_abi = ready["landlock_abi"]
+
+    def _read_message(self, deadline: float) -> dict | None:
+        """The next line from the server, or None when the deadline passes first."""
+        fd = self._process.stdout.fileno()
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                data = os.read(fd, 1 << 20)
+                if not data:
+                    raise SandboxError("The sandbox server exited.")
+                self._pending += data
+        line, _, self._pending = self._pending.partition(b"\n")
+        return json.loads(line)
+
+    def close(self) -> None:
+        """Stop the server (its running child, if any, is killed with it)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def run(
+        self, spec: RunSpec, workdir: Path, should_stop: Callable[[], str | None] = lambda: None
+    ) -> Outcome:
+        """Run `spec` in `workdir`; `should_stop` is polled and may return "cancelled"."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            try:
+                return self._run(spec, workdir, should_stop)
+            except (SandboxError, OSError, ValueError):
+                self.close()
+                raise
+
+    def _run(self, spec: RunSpec, workdir: Path, should_stop) -> Outcome:
+        (workdir / "output").mkdir()
+        (workdir / "tmp").mkdir()
+        request = {
+            "source": spec.source,
+            "filename": spec.filename,
+            "params": spec.params,
+            "date_params": spec.date_params,
+            "workdir": str(workdir),
+            "env": {
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "LANG": "C.UTF-8",
+                "HOME": str(workdir),
+                "TMPDIR": str(workdir / "tmp"),
+                "RBAS_OUTPUT_DIR": str(workdir / "output"),
+            },
+            "limits": {
+                "cpu_seconds": spec.timeout_seconds,
+                "memory_bytes": spec.memory_mb * 1024 * 1024,
+                "file_bytes": settings.RUN_ARTIFACTS_MAX_BYTES,
+                "open_files": OPEN_FILES_LIMIT,
+            },
+            "output_cap": settings.RUN_OUTPUT_MAX_BYTES,
+            "result_cap": settings.RUN_RESULT_MAX_BYTES,
+            "read_paths": [*python_read_paths(), *SYSTEM_READ_PATHS],
+            "tcp_ports": tcp_ports(),
+            "isolation": settings.SANDBOX_ISOLATION,
+        }
+        self._process.stdin.write(json.dumps(request).encode() + b"\n")
+        self._process.stdin.flush()
+        started = self._read_message(deadline=time.monotonic() + 30)
+        if started is None:
+            raise SandboxError("The sandbox server did not start the script.")
+        pid = started["pid"]
+        deadline = time.monotonic() + spec.timeout_seconds
+        stopped_for = None
+        while True:
+            finished = self._read_message(deadline=min(deadline, time.monotonic() + 0.1))
+            if finished is not None:
+                break
+            if stopped_for is None:
+                stopped_for = "timed_out" if time.monotonic() >= deadline else should_stop()
+                if stopped_for is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
+                    deadline = time.monotonic() + 30  # now wait for the server's report
+            elif time.monotonic() >= deadline:
+                raise SandboxError("The sandbox server did not report a killed script.")
+        return self._outcome(finished, stopped_for, spec)
+
+    def _outcome(self, finished: dict, stopped_for: str | None, spec: RunSpec) -> Outcome:
+        exit_code = finished["exit_code"]
+        stdout = _note_cut(finished["stdout"], finished["stdout_cut"])
+        stderr = _note_cut(finished["stderr"], finished["stderr_cut"])
+
+        def ended(status: str, error: str = "", result=None) -> Outcome:
+            return Outcome(status, result, error, stdout, stderr, exit_code)
+
+        if stopped_for == "timed_out" or exit_code == -signal.SIGXCPU:
+            return ended("timed_out", f"The script ran longer than {spec.timeout_seconds} s.")
+        if stopped_for == "cancelled":
+            return ended("cancelled", "The run was cancelled.")
+        if finished["result_cut"]:
+            limit = settings.RUN_RESULT_MAX_BYTES
+            return ended("failed", f"The result is larger than {limit} bytes.")
+        try:
+            report = json.loads(finished["channel"]) if finished["channel"] else None
+        except json.JSONDecodeError:
+            report = None
+        if not isinstance(report, dict) or "ok" not in report:
+            return ended("failed", _describe_exit(exit_code))
+        if not report["ok"]:
+            error = str(report.get("error", "The script failed."))
+            if error == "MemoryError":
+                error = f"MemoryError: the script needed more than its {spec.memory_mb} MB."
+            return ended("failed", error)
+        if exit_code != 0:
+            return ended("failed", _describe_exit(exit_code))
+        return ended("succeeded", result=report.get("result"))
+
+
+_sandbox: Sandbox | None = None
+_sandbox_lock = threading.Lock()
+
+
+def get_sandbox() -> Sandbox:
+    """This process's sandbox (started on first use)."""
+    global _sandbox
+    with _sandbox_lock:
+        if _sandbox is None:
+            _sandbox = Sandbox()
+        return _sandbox

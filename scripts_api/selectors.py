@@ -1,0 +1,60 @@
+"""Read-side queries over scripts and runs, applying the policies of `users.roles`."""
+
+import time
+
+from rest_framework import exceptions
+
+from scripts_api.execution import runs_reap_expired
+from scripts_api.models import Run, RunStatus, Script
+from users import roles
+
+
+def scripts_for(user) -> list[Script]:
+    """The published scripts `user` may run."""
+    return [s for s in Script.objects.filter(is_published=True) if s.allows(user.level)]
+
+
+def script_for(user, slug: str) -> Script:
+    """The published script `slug`, if `user` may run it: 404 when unknown, 403 when not."""
+    script = Script.objects.filter(slug=slug, is_published=True).first()
+    if script is None:
+        raise exceptions.NotFound("No such script.")
+    if not script.allows(user.level):
+        needed = (
+            f"the '{script.policy}' policy"
+            if isinstance(script.policy, str)
+            else f"one of the levels {', '.join(script.policy)}"
+        )
+        raise exceptions.PermissionDenied(f"This script requires {needed}.", code="policy_denied")
+    return script
+
+
+def runs_visible_to(user):
+    """Runs `user` may see: their own, or everyone's under the `admin` policy."""
+    runs = Run.objects.select_related("script")
+    return runs if roles.allows("admin", user.level) else runs.filter(user=user)
+
+
+def run_for(user, run_id) -> Run:
+    """A run `user` may see; anyone else's gives 404, as if it did not exist."""
+    run = runs_visible_to(user).filter(pk=run_id).first()
+    if run is None:
+        raise exceptions.NotFound("No such run.")
+    if run.status == RunStatus.RUNNING and Run.objects.lease_expired().filter(pk=run.pk).exists():
+        runs_reap_expired()
+        run.refresh_from_db()
+    return run
+
+
+def run_wait(run: Run, seconds: float) -> Run:
+    """Poll `run` until it finishes or `seconds` pass; holds no transaction while it waits."""
+    deadline = time.monotonic() + seconds
+    delay = 0.002
+    while not run.is_finished:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 0.1)
+        run.refresh_from_db()
+    return run

@@ -1,0 +1,83 @@
+"""Shapes of the script and run endpoints (API.md: Scripts)."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from scripts_api.models import Run, RunStatus, Script
+
+
+class ScriptSerializer(serializers.ModelSerializer):
+    """API.md's `Script`."""
+
+    class Meta:
+        model = Script
+        fields = [
+            "slug",
+            "title",
+            "description",
+            "policy",
+            "params_schema",
+            "timeout_seconds",
+            "version",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """API.md's `Run`."""
+
+    script = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    user = serializers.PrimaryKeyRelatedField(read_only=True)
+    artifacts = serializers.SerializerMethodField()
+    duration_ms = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "script",
+            "script_version",
+            "user",
+            "params",
+            "status",
+            "result",
+            "stdout",
+            "stderr",
+            "exit_code",
+            "error",
+            "artifacts",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+        ]
+        read_only_fields = fields
+
+    def get_artifacts(self, run: Run) -> list[dict]:
+        request = self.context.get("request")
+        items = []
+        for artifact in run.artifacts:
+            url = reverse("run-artifact", kwargs={"pk": run.pk, "name": artifact["name"]})
+            items.append({**artifact, "url": request.build_absolute_uri(url) if request else url})
+        return items
+
+
+class RunRequestSerializer(serializers.Serializer):
+    """Body of `POST /api/scripts/<slug>/runs/`; the parameters are checked against the script."""
+
+    params = serializers.JSONField(required=False, default=dict)
+
+
+class WaitSerializer(serializers.Serializer):
+    """`?wait=N`: seconds to wait for the run to finish."""
+
+    wait = serializers.IntegerField(min_value=0, max_value=30, required=False, default=0)
+
+
+class RunFilterSerializer(serializers.Serializer):
+    """Query parameters of the run list."""
+
+    script = serializers.SlugField(required=False)
+    status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
+    user = serializers.IntegerField(min_value=1, required=False)

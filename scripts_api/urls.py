@@ -1,0 +1,19 @@
+"""Routes of the script catalog and runs."""
+
+from django.urls import path
+
+from scripts_api import views
+
+urlpatterns = [
+    path("scripts/", views.ScriptListView.as_view(), name="script-list"),
+    path("scripts/<slug:slug>/", views.ScriptDetailView.as_view(), name="script-detail"),
+    path("scripts/<slug:slug>/runs/", views.ScriptRunView.as_view(), name="script-run"),
+    path("runs/", views.RunListView.as_view(), name="run-list"),
+    path("runs/<uuid:pk>/", views.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<uuid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
+    path(
+        "runs/<uuid:pk>/artifacts/<str:name>",
+        views.RunArtifactView.as_view(),
+        name="run-artifact",
+    ),
+]
