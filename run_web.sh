@@ -26,8 +26,36 @@ if [ ! -e staticfiles ] || [ -w staticfiles ]; then
     "$PYTHON" manage.py collectstatic --noinput --verbosity 0
 fi
 
-exec "$PYTHON" -m gunicorn simple_rbas.wsgi \
-    --bind "${HOST:-0.0.0.0}:${PORT:-8000}" \
-    --workers "${WEB_CONCURRENCY:-2}" \
-    --access-logfile - \
+gunicorn=(
+    "$PYTHON" -m gunicorn simple_rbas.wsgi
+    --bind "${HOST:-0.0.0.0}:${PORT:-8000}"
+    --workers "${WEB_CONCURRENCY:-2}"
+    # Threads, so that long-polling clients (?wait=N) do not hold every worker.
+    --worker-class gthread --threads "${WEB_THREADS:-4}"
+    --access-logfile -
     --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+)
+
+workers="${EMBEDDED_WORKERS:-2}"
+if [ "$workers" -eq 0 ]; then
+    exec "${gunicorn[@]}"
+fi
+
+# Embedded workers: gunicorn and the queue workers live and die together. When any of them
+# exits, or a TERM/INT arrives, all are stopped and the script exits.
+pids=()
+for _ in $(seq "$workers"); do
+    "$PYTHON" manage.py db_worker --no-reload &
+    pids+=("$!")
+done
+"${gunicorn[@]}" &
+pids+=("$!")
+echo "run_web.sh: gunicorn and $workers embedded workers started"
+
+stop() { kill -TERM "${pids[@]}" 2>/dev/null || true; }
+trap stop TERM INT
+status=0
+wait -n "${pids[@]}" || status=$?
+stop
+wait "${pids[@]}" || true
+exit "$status"

@@ -37,8 +37,11 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
@@ -53,10 +56,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Views are CSRF-exempt (DRF); the authentication class runs Django's check itself for
     # cookie-authenticated requests. The middleware still issues the `csrftoken` cookie.
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Sessions, auth and messages serve the Django admin only; the API uses JWT cookies.
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -67,7 +74,13 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
@@ -139,6 +152,8 @@ if COOKIE_SAMESITE == "None" and not COOKIE_SECURE:
 CSRF_COOKIE_SECURE = COOKIE_SECURE
 CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
 CSRF_COOKIE_HTTPONLY = False  # the front end reads it to send X-CSRFToken
+SESSION_COOKIE_SECURE = COOKIE_SECURE  # the Django admin's session
+SESSION_COOKIE_SAMESITE = COOKIE_SAMESITE
 
 # --- Scripts, runs and workers -------------------------------------------------------------
 

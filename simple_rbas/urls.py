@@ -1,5 +1,6 @@
 """Top-level routes."""
 
+from django.contrib import admin
 from django.urls import include, path
 
 from simple_rbas.health import HealthView, ReadyView
@@ -11,4 +12,6 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("api/", include("scripts_api.urls")),
     *legacy_urlpatterns,
+    # Django's admin has its own staff login (sessions), apart from the API's policies.
+    path("admin/", admin.site.urls),
 ]

@@ -88,7 +88,10 @@ def wait_until_up(process: subprocess.Popen, url: str, log: Path, timeout: float
 
 
 def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -106,6 +109,7 @@ def test_run_web_serves_gunicorn_and_a_client_signs_in_over_http(database_url, t
         DJANGO_SUPERUSER_USERNAME=OWNER["username"],
         DJANGO_SUPERUSER_EMAIL="owner@e2e.example",
         DJANGO_SUPERUSER_PASSWORD=OWNER["password"],
+        RUNS_DIR=str(tmp_path / "runs"),
     )
     server = start([str(ROOT / "run_web.sh")], env, log)
     try:
@@ -125,13 +129,30 @@ def test_run_web_serves_gunicorn_and_a_client_signs_in_over_http(database_url, t
         assert browser.post(url + "/only-owner/", timeout=5).status_code == 403  # no CSRF header
         csrf = {"X-CSRFToken": browser.cookies["csrftoken"]}
         assert browser.post(url + "/only-owner/", headers=csrf, timeout=5).status_code == 200
+        # An embedded worker runs a published script.
+        run = browser.post(
+            url + "/api/scripts/hello/runs/?wait=20",
+            json={"params": {"name": "e2e"}},
+            headers=csrf,
+            timeout=25,
+        )
+        assert run.status_code == 200, run.text
+        assert run.json()["result"] == {"greeting": "Hello, e2e."}
         assert browser.post(url + "/api/auth/logout/", headers=csrf, timeout=5).status_code == 204
         bearer = {"Authorization": f"Bearer {token}"}
         assert requests.get(url + "/api/auth/me/", headers=bearer, timeout=5).status_code == 401
+        # TERM to run_web.sh alone stops gunicorn and the workers with it.
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+        time.sleep(0.5)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(server.pid, 0)
     finally:
         stop(server)
     output = log.read_text()
     assert "Owner bootstrap: created owner 'e2e-owner'." in output
+    assert "gunicorn and 2 embedded workers started" in output
+    assert "added hello" in output
     assert token not in output  # tokens never reach the logs
 
 

@@ -1,0 +1,56 @@
+"""Django admin for scripts and runs: read-only, because both are records of what happened.
+
+Scripts change through their files (`sync_scripts`), runs through the API; editing either here
+would falsify the history. Runs can be cancelled from the list.
+"""
+
+from django.contrib import admin, messages
+
+from scripts_api import services
+from scripts_api.models import Run, Script
+from simple_rbas.exceptions import Conflict
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """An admin page that shows records and never changes or deletes them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Script)
+class ScriptAdmin(ReadOnlyAdmin):
+    list_display = ["slug", "title", "policy_label", "version", "is_published", "updated_at"]
+    list_filter = ["is_published"]
+    search_fields = ["slug", "title", "description"]
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "script", "user", "status", "created_at", "duration_ms"]
+    list_filter = ["status", "script"]
+    search_fields = ["id", "user__username", "script__slug"]
+    list_select_related = ["script", "user"]
+    date_hierarchy = "created_at"
+    actions = ["cancel_runs"]
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel_runs(self, request, queryset):
+        cancelled = 0
+        for run in queryset:
+            try:
+                services.run_cancel(run=run)
+                cancelled += 1
+            except Conflict:
+                continue
+        self.message_user(request, f"Cancelled {cancelled} runs.", messages.SUCCESS)
+
+    def has_change_permission(self, request, obj=None):
+        # The list's action needs change permission on the list, never on one run.
+        return obj is None and request.user.is_superuser
