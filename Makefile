@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(VENV)/.runtime
 ## test: lint, then the whole suite (SQLite unless DATABASE_URL says otherwise)
 test: $(VENV)/.dev lint
 	$(BIN)/pytest
+
+## bench: end-to-end run latency and throughput against the real server (bench/runs.py)
+bench: $(VENV)/.dev
+	$(BIN)/python bench/runs.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ reach abstract UNIX sockets outside it. See the kernel's Documentation/userspace
 """
 
 import ctypes
+import functools
 import os
 import platform
 
@@ -47,10 +48,12 @@ class LandlockError(OSError):
     """Landlock is missing or refused a rule."""
 
 
+@functools.cache
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
+@functools.cache
 def abi_version() -> int:
     """The kernel's Landlock ABI version, 0 when Landlock is unavailable."""
     numbers = _SYSCALLS.get(platform.machine())

@@ -11,6 +11,7 @@ comes back on its own pipe, so nothing a script prints can pose as its result.
 """
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -78,6 +79,7 @@ class SandboxError(RuntimeError):
     """The sandbox server could not be started or stopped answering."""
 
 
+@functools.cache
 def python_read_paths() -> list[str]:
     """The directories the interpreter needs to read: its installation and site-packages."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}

@@ -12,6 +12,7 @@ from scripts_api import catalog
 from scripts_api.models import Run, RunStatus, Script
 from scripts_api.params import validate_params
 from scripts_api.tasks import execute_run
+from scripts_api.wakeup import notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
 
 User = get_user_model()
@@ -104,6 +105,7 @@ def run_create(*, user, script: Script, params) -> Run:
             script=script, script_version=script.version, user=user, params=params
         )
         execute_run.enqueue(run_id=str(run.pk))
+        notify_queued()
     return run
 
 

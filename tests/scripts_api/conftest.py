@@ -78,10 +78,10 @@ def start_worker(transactional_db, tmp_path):
     """Start real `manage.py db_worker` processes on the test database; stopped afterwards."""
     started = []
 
-    def start(**env: str) -> subprocess.Popen:
+    def start(*args: str, **env: str) -> subprocess.Popen:
         log = (tmp_path / f"worker-{len(started)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload"],
+            [sys.executable, "manage.py", "db_worker", "--no-startup-delay", *args],
             cwd=ROOT,
             env={
                 "PATH": os.environ["PATH"],

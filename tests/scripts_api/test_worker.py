@@ -84,3 +84,17 @@ def test_a_worker_killed_mid_run_leaves_the_run_failed_not_running(
     assert "stopped responding" in run.error
     assert run.finished_at is not None
     assert time.monotonic() - killed_at < 60
+
+
+def test_an_idle_worker_is_woken_by_a_new_run_instead_of_polling(
+    catalog, users, bearer_client, start_worker
+):
+    worker = start_worker("--interval", "60")
+    wait_for(lambda: b"Starting worker" in worker.log_path.read_bytes())
+    time.sleep(0.5)  # the worker has polled once and now sleeps for up to a minute
+    client = bearer_client(users[Level.READ_ONLY])
+    started = time.monotonic()
+    response = client.post("/api/scripts/hello/runs/?wait=10", {}, format="json")
+    assert response.status_code == 200
+    assert response.json()["status"] == "succeeded"
+    assert time.monotonic() - started < 5

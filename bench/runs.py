@@ -1,0 +1,189 @@
+"""Benchmark of script runs end to end: `make bench`.
+
+Starts the real server (`run_web.sh`: gunicorn and two embedded workers) on a fresh SQLite
+database and measures, in one go:
+  1. the floor: median time to spawn `<interpreter> -I -c pass` with the runner's interpreter;
+  2. 40 sequential runs of a script doing 10 ms of work, each submitted with `?wait=`: median
+     and p95 end-to-end latency (HTTP submit to finished result) and the total;
+  3. 40 sequential runs of a trivial script the same way: median and p95 latency;
+  4. 200 runs of a trivial script submitted at once: throughput (runs/s, first submit to last
+     finish).
+It prints each figure and the ratio of the median latencies to the floor.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+OWNER = {"username": "bench-owner", "password": "a-bench-owner-passphrase"}
+SCRIPTS = {
+    "bench_work.py": (
+        '"""Ten milliseconds of work"""\n'
+        "import time\n"
+        'POLICY = "authenticated"\n'
+        "def main():\n"
+        "    end = time.perf_counter() + 0.010\n"
+        "    n = 0\n"
+        "    while time.perf_counter() < end:\n"
+        "        n += 1\n"
+        "    return n\n"
+    ),
+    "bench_trivial.py": (
+        '"""Trivial"""\nPOLICY = "authenticated"\ndef main(i: int = 0):\n    return i\n'
+    ),
+}
+SEQUENTIAL_RUNS = 40
+BURST_RUNS = 200
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def spawn_floor(python: str, samples: int = 30) -> float:
+    """Median seconds to start and finish `<python> -I -c pass`."""
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        subprocess.run([python, "-I", "-c", "pass"], check=True)  # noqa: S603
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def start_server(workdir: Path, port: int) -> subprocess.Popen:
+    scripts = workdir / "scripts"
+    scripts.mkdir()
+    for name, source in SCRIPTS.items():
+        (scripts / name).write_text(source)
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTHON": sys.executable,
+        "DJANGO_READ_DOT_ENV_FILE": "false",
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdef",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "SCRIPTS_DIR": str(scripts),
+        "RUNS_DIR": str(workdir / "runs"),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "EMBEDDED_WORKERS": "2",
+        "MAX_ACTIVE_RUNS_PER_USER": str(BURST_RUNS),
+        "DJANGO_SUPERUSER_USERNAME": OWNER["username"],
+        "DJANGO_SUPERUSER_EMAIL": "bench@example.com",
+        "DJANGO_SUPERUSER_PASSWORD": OWNER["password"],
+        "LOG_LEVEL": "WARNING",
+    }
+    log = (workdir / "server.log").open("wb")
+    server = subprocess.Popen(  # noqa: S603
+        [str(ROOT / "run_web.sh")], env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/readyz", timeout=5).status_code == 200:
+                time.sleep(2)  # let the embedded workers start their sandboxes
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the server did not start:\n{(workdir / 'server.log').read_text()}")
+
+
+def sequential(session: requests.Session, url: str, slug: str) -> list[float]:
+    """Latencies of runs submitted one after another, each with ?wait=."""
+    latencies = []
+    for _ in range(SEQUENTIAL_RUNS):
+        started = time.perf_counter()
+        response = session.post(f"{url}/api/scripts/{slug}/runs/?wait=30", json={}, timeout=40)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 200 or response.json()["status"] != "succeeded":
+            raise SystemExit(f"run failed: {response.status_code} {response.text[:300]}")
+    return latencies
+
+
+def burst(token: str, url: str) -> tuple[float, int]:
+    """Submit BURST_RUNS trivial runs at once; seconds until the last one finished."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def submit(i: int) -> str:
+        response = requests.post(
+            f"{url}/api/scripts/bench-trivial/runs/", json={"params": {"i": i}},
+            headers=headers, timeout=30,
+        )  # fmt: skip
+        response.raise_for_status()
+        return response.json()["id"]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(submit, range(BURST_RUNS)))
+    with requests.Session() as session:
+        session.headers.update(headers)
+        pending = set(ids)
+        while pending:
+            for run_id in list(pending):
+                run = session.get(f"{url}/api/runs/{run_id}/?wait=30", timeout=40).json()
+                if run["status"] in ("queued", "running"):
+                    break
+                if run["status"] != "succeeded":
+                    raise SystemExit(f"burst run {run_id} ended {run['status']}: {run['error']}")
+                pending.discard(run_id)
+    return time.perf_counter() - started, len(ids)
+
+
+def report(name: str, latencies: list[float], floor: float) -> None:
+    median = statistics.median(latencies)
+    print(f"{name}: median {median * 1000:.1f} ms, p95 {percentile(latencies, 0.95) * 1000:.1f} ms,"
+          f" total {sum(latencies):.3f} s for {len(latencies)} runs,"
+          f" median/floor {median / floor:.2f}")  # fmt: skip
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="rbas-bench-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print(f"machine: {os.cpu_count()} cores; interpreter {sys.executable}")
+    floor = spawn_floor(sys.executable)
+    print(f"floor: median spawn of `{Path(sys.executable).name} -I -c pass`: {floor * 1000:.1f} ms")
+    server = start_server(workdir, port)
+    try:
+        session = requests.Session()
+        token = session.post(f"{url}/api/auth/login/", json=OWNER, timeout=10).json()[
+            "access_token"
+        ]
+        session.headers["Authorization"] = f"Bearer {token}"
+        session.cookies.clear()
+        sequential(session, url, "bench-trivial")  # warm-up: connections, caches
+        work = sequential(session, url, "bench-work")
+        report("40 sequential 10 ms runs", work, floor)
+        trivial = sequential(session, url, "bench-trivial")
+        report("40 sequential trivial runs", trivial, floor)
+        seconds, count = burst(token, url)
+        print(f"{count} trivial runs submitted at once: {seconds:.2f} s, "
+              f"{count / seconds:.0f} runs/s")  # fmt: skip
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

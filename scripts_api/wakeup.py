@@ -1,0 +1,91 @@
+"""Wake idle workers the moment a run is queued, so that they need not poll the database.
+
+On PostgreSQL this is LISTEN/NOTIFY, which reaches workers on any host. On SQLite (one host by
+nature) it is a named pipe in RUNS_DIR, which web and workers share already for artifacts:
+queuing writes a byte, and an idle worker blocked on the pipe wakes up. Either way a wake-up is
+only a hint: workers still poll every `--interval` seconds, so a lost one costs latency, never
+a run.
+"""
+
+import contextlib
+import errno
+import os
+import select
+from pathlib import Path
+
+import psycopg2
+from django.conf import settings
+from django.db import connection, transaction
+
+CHANNEL = "rbas_runs_queued"
+
+
+def _fifo_path() -> Path:
+    return Path(settings.RUNS_DIR) / ".wakeup"
+
+
+def notify_queued() -> None:
+    """Call inside the transaction that queues a run: idle workers wake when it commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {CHANNEL}")  # delivered at commit, like the run itself
+    else:
+        transaction.on_commit(_write_fifo)
+
+
+def _write_fifo() -> None:
+    try:
+        fd = os.open(_fifo_path(), os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # no worker has opened it (none running): nothing to wake
+    try:
+        os.write(fd, b"!")
+    except BlockingIOError:
+        pass  # the pipe is full of wake-ups nobody read yet: workers are busy anyway
+    finally:
+        os.close(fd)
+
+
+class Waker:
+    """A worker's side: wait for a wake-up, or for `timeout` seconds at most."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._listener = None
+        if connection.vendor == "postgresql":
+            params = connection.get_connection_params()
+            self._listener = psycopg2.connect(**params)
+            self._listener.set_session(autocommit=True)
+            with self._listener.cursor() as cursor:
+                cursor.execute(f"LISTEN {CHANNEL}")
+            self._fd = self._listener.fileno()
+        else:
+            path = _fifo_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkfifo(path, 0o600)
+            # Read and write: the pipe then always has a writer and never reports end of file.
+            self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+
+    def wait(self, timeout: float) -> None:
+        """Return when a run may have been queued, or after `timeout` seconds."""
+        ready, _, _ = select.select([self._fd], [], [], timeout)
+        if not ready:
+            return
+        if self._listener is not None:
+            self._listener.poll()
+            self._listener.notifies.clear()
+        else:
+            try:
+                # One byte, one wake-up: the rest wake the other idle workers.
+                os.read(self._fd, 1)
+            except OSError as error:
+                if error.errno != errno.EAGAIN:
+                    raise
+
+    def close(self) -> None:
+        """Release the listening connection or the pipe."""
+        if self._listener is not None:
+            self._listener.close()
+        elif self._fd is not None:
+            os.close(self._fd)
