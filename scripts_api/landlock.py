@@ -70,6 +70,58 @@ def _check(result: int, what: str) -> int:
     return result
 
 
+class Ruleset:
+    """A Landlock ruleset being built: grant paths and ports, then `enforce` it on this process.
+
+    Building can happen ahead of time (the sandbox's standby child prepares the rules that are
+    the same for every run), leaving only the run's own directory to add when it starts.
+    """
+
+    def __init__(self, *, tcp_ports: list[int] | None) -> None:
+        self.version = abi_version()
+        if self.version < 1:
+            raise LandlockError(0, "Landlock is not available on this kernel")
+        self._create, self._add_rule, self._restrict = _SYSCALLS[platform.machine()]
+        v = self.version
+        self.handled_fs = _FS_V1 | (_REFER if v >= 2 else 0) | (_TRUNCATE if v >= 3 else 0)
+        self.handled_fs |= _IOCTL_DEV if v >= 5 else 0
+        handled_net = (_BIND_TCP | _CONNECT_TCP) if v >= 4 and tcp_ports is not None else 0
+        scoped = (_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL) if v >= 6 else 0
+        # Older kernels accept the larger struct as long as the fields they lack are zero.
+        attr = _RulesetAttr(self.handled_fs, handled_net, scoped)
+        size = ctypes.c_size_t(ctypes.sizeof(attr))
+        self.fd = _check(_libc().syscall(self._create, ctypes.byref(attr), size, 0), "ruleset")
+        for port in tcp_ports if handled_net else []:
+            rule = _NetPortAttr(_CONNECT_TCP, port)
+            self._add(_RULE_NET_PORT, rule, f"port {port}")
+
+    def _add(self, kind: int, rule, what: str) -> None:
+        _check(_libc().syscall(self._add_rule, self.fd, kind, ctypes.byref(rule), 0), what)
+
+    def allow(self, path: str, *, write: bool = False) -> None:
+        """Grant reading (and executing) beneath `path`, or every right with `write`."""
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            access = self.handled_fs if write else READ_ONLY
+            if not os.path.isdir(path):
+                access &= _FILE_RIGHTS
+            self._add(_RULE_PATH_BENEATH, _PathBeneathAttr(access & self.handled_fs, fd), path)
+        finally:
+            os.close(fd)
+
+    def enforce(self) -> None:
+        """Confine this process (and all it starts) to the rules granted so far."""
+        libc = _libc()
+        try:
+            _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+            _check(libc.syscall(self._restrict, self.fd, 0), "restrict_self")
+        finally:
+            os.close(self.fd)
+
+
 def restrict_self(
     *, read_paths: list[str], write_paths: list[str], tcp_ports: list[int] | None
 ) -> int:
@@ -78,40 +130,10 @@ def restrict_self(
 
     Paths that do not exist are skipped. Raises LandlockError when Landlock is unavailable.
     """
-    version = abi_version()
-    if version < 1:
-        raise LandlockError(0, "Landlock is not available on this kernel")
-    create, add_rule, restrict = _SYSCALLS[platform.machine()]
-    libc = _libc()
-    handled_fs = _FS_V1 | (_REFER if version >= 2 else 0) | (_TRUNCATE if version >= 3 else 0)
-    handled_fs |= _IOCTL_DEV if version >= 5 else 0
-    handled_net = (_BIND_TCP | _CONNECT_TCP) if version >= 4 and tcp_ports is not None else 0
-    scoped = (_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL) if version >= 6 else 0
-    # Older kernels accept the larger struct as long as the fields they lack are zero.
-    attr = _RulesetAttr(handled_fs, handled_net, scoped)
-    size = ctypes.c_size_t(ctypes.sizeof(attr))
-    ruleset = _check(libc.syscall(create, ctypes.byref(attr), size, 0), "ruleset")
-    try:
-        grants = [(p, READ_ONLY) for p in read_paths] + [(p, handled_fs) for p in write_paths]
-        for path, access in grants:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except FileNotFoundError:
-                continue
-            try:
-                if not os.path.isdir(path):
-                    access &= _FILE_RIGHTS
-                rule = _PathBeneathAttr(access & handled_fs, fd)
-                _check(libc.syscall(add_rule, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0),
-                       f"rule for {path}")  # fmt: skip
-            finally:
-                os.close(fd)
-        for port in tcp_ports if handled_net else []:
-            rule = _NetPortAttr(_CONNECT_TCP, port)
-            _check(libc.syscall(add_rule, ruleset, _RULE_NET_PORT, ctypes.byref(rule), 0),
-                   f"rule for port {port}")  # fmt: skip
-        _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-        _check(libc.syscall(restrict, ruleset, 0), "restrict_self")
-    finally:
-        os.close(ruleset)
-    return version
+    ruleset = Ruleset(tcp_ports=tcp_ports)
+    for path in read_paths:
+        ruleset.allow(path)
+    for path in write_paths:
+        ruleset.allow(path, write=True)
+    ruleset.enforce()
+    return ruleset.version

@@ -231,7 +231,7 @@ class Sandbox:
         return self._outcome(finished, stopped_for, spec)
 
     def _outcome(self, finished: dict, stopped_for: str | None, spec: RunSpec) -> Outcome:
-        exit_code = finished["exit_code"]
+        exit_code = finished["exit_code"]  # None: still exiting after a clean report
         stdout = _note_cut(finished["stdout"], finished["stdout_cut"])
         stderr = _note_cut(finished["stderr"], finished["stderr_cut"])
 
@@ -250,7 +250,11 @@ class Sandbox:
         except json.JSONDecodeError:
             report = None
         if not isinstance(report, dict) or "ok" not in report:
+            if exit_code is None:
+                return ended("failed", "The script garbled its result channel.")
             return ended("failed", _describe_exit(exit_code))
+        if exit_code is None:
+            exit_code = 0 if report["ok"] else 1  # what the sandbox's bootstrap exits with
         if not report["ok"]:
             error = str(report.get("error", "The script failed."))
             if error == "MemoryError":

@@ -55,9 +55,11 @@ def run_wait(run: Run, seconds: float) -> Run:
         now = time.monotonic()
         if now >= deadline:
             break
-        # Poll often while short runs finish, then back off. Only the status is read until
-        # it changes: a one-column read by primary key is cheap.
-        time.sleep(min(0.003 if now - started < 2 else 0.05, deadline - now))
+        # Poll often while a short run may finish, then back off: a waiting request should
+        # not eat the CPU the workers need. Only the status is read until it changes.
+        elapsed = now - started
+        delay = 0.002 if elapsed < 0.1 else 0.01 if elapsed < 1 else 0.05
+        time.sleep(min(delay, deadline - now))
         if status.first() not in ACTIVE_STATUSES:
             run.refresh_from_db()
     return run

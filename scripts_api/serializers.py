@@ -24,35 +24,25 @@ class ScriptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RunSerializer(serializers.ModelSerializer):
-    """API.md's `Run`."""
+class RunSerializer(serializers.Serializer):
+    """API.md's `Run` (declared field by field: it is on the hot path of every run)."""
 
-    script = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    user = serializers.PrimaryKeyRelatedField(read_only=True)
+    id = serializers.UUIDField(read_only=True)
+    script = serializers.CharField(source="script.slug", read_only=True)
+    script_version = serializers.CharField(read_only=True)
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    params = serializers.JSONField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    result = serializers.JSONField(read_only=True)
+    stdout = serializers.CharField(read_only=True)
+    stderr = serializers.CharField(read_only=True)
+    exit_code = serializers.IntegerField(read_only=True, allow_null=True)
+    error = serializers.CharField(read_only=True)
     artifacts = serializers.SerializerMethodField()
-    duration_ms = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Run
-        fields = [
-            "id",
-            "script",
-            "script_version",
-            "user",
-            "params",
-            "status",
-            "result",
-            "stdout",
-            "stderr",
-            "exit_code",
-            "error",
-            "artifacts",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "duration_ms",
-        ]
-        read_only_fields = fields
+    created_at = serializers.DateTimeField(read_only=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
 
     def get_artifacts(self, run: Run) -> list[dict]:
         request = self.context.get("request")
