@@ -16,7 +16,8 @@ from users import roles
 
 DEFAULT_TIMEOUT_SECONDS = 60
 DEFAULT_MEMORY_MB = 512
-MIN_MEMORY_MB = 32
+# The interpreter itself maps about 40 MB of address space before a script allocates anything.
+MIN_MEMORY_MB = 64
 
 # Annotation (as written) -> JSON Schema of the parameter.
 SIMPLE_TYPES: dict[str, dict] = {

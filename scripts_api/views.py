@@ -14,21 +14,11 @@ from scripts_api.serializers import (
     ScriptSerializer,
     WaitSerializer,
 )
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _query(request) -> dict:
-    """Query parameters, with empty ones meaning "not given"."""
-    return {key: value for key, value in request.query_params.items() if value != ""}
+from simple_rbas.api import query_params, validated
 
 
 def _wait_seconds(request) -> int:
-    return _validated(WaitSerializer, {"wait": request.query_params.get("wait") or 0})["wait"]
+    return validated(WaitSerializer, {"wait": request.query_params.get("wait") or 0})["wait"]
 
 
 class ScriptListView(GenericAPIView):
@@ -58,7 +48,7 @@ class ScriptRunView(APIView):
     def post(self, request, slug: str):
         wait = _wait_seconds(request)
         script = selectors.script_for(request.user, slug)
-        params = _validated(RunRequestSerializer, request.data)["params"]
+        params = validated(RunRequestSerializer, request.data)["params"]
         run = services.run_create(user=request.user, script=script, params=params)
         if wait:
             run = selectors.run_wait(run, wait)
@@ -72,7 +62,7 @@ class RunListView(GenericAPIView):
     required_policy = "authenticated"
 
     def get(self, request):
-        filters = _validated(RunFilterSerializer, _query(request))
+        filters = validated(RunFilterSerializer, query_params(request))
         runs = selectors.runs_visible_to(request.user)
         if "script" in filters:
             runs = runs.filter(script__slug=filters["script"])

@@ -80,9 +80,9 @@ def wait_until_up(process: subprocess.Popen, url: str, log: Path, timeout: float
         if process.poll() is not None:
             pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+            if requests.get(url + "/healthz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting its workers
             time.sleep(0.2)
     pytest.fail(f"server did not answer within {timeout}s:\n{log.read_text()}")
 

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from simple_rbas.api import query_params, validated
 from users import roles, selectors, services, sessions
 from users.authentication import WWW_AUTHENTICATE, enforce_csrf
 from users.cookies import clear_token_cookies, read_token_cookie, set_token_cookies
@@ -27,13 +28,6 @@ from users.tokens import ACCESS, REFRESH, lifetime
 
 # Fields no one may set on their own account, at signup or later.
 PRIVILEGE_FIELDS = ("level", "is_active", "is_staff", "is_superuser")
-
-
-def _validated(serializer_class, data, **kwargs) -> dict:
-    """Validate `data` with `serializer_class`, raising DRF's 400 on failure."""
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _body_fields(request) -> set[str]:
@@ -60,7 +54,7 @@ class SignupView(CredentialView):
 
     def post(self, request):
         self.refuse_privileges(request)
-        data = _validated(SignupSerializer, request.data)
+        data = validated(SignupSerializer, request.data)
         user = services.user_signup(**data)
         return self.created_response(user)
 
@@ -94,7 +88,7 @@ class LoginView(CredentialView):
     throttle_scope = "login_address"
 
     def post(self, request):
-        data = _validated(LoginSerializer, request.data)
+        data = validated(LoginSerializer, request.data)
         issued = sessions.session_login(request=request, **data)
         rotate_token(request)  # a new CSRF secret for the new sign-in
         return token_response(issued, self.login_body(issued))
@@ -107,7 +101,7 @@ class RefreshView(CredentialView):
     """Rotate the refresh token (cookie, or `refresh` in the body) for a new token pair."""
 
     def post(self, request):
-        raw = _validated(RefreshSerializer, request.data).get("refresh")
+        raw = validated(RefreshSerializer, request.data).get("refresh")
         if raw is None:
             raw = read_token_cookie(request, REFRESH)
             if raw is None:
@@ -170,7 +164,7 @@ class MeView(APIView):
                 f"You cannot change your own {', '.join(sorted(refused))}.",
                 code="privilege_not_allowed",
             )
-        data = _validated(ProfileUpdateSerializer, request.data, partial=True)
+        data = validated(ProfileUpdateSerializer, request.data, partial=True)
         user = services.user_update_profile(user=request.user, **data)
         return Response(UserSerializer(user).data)
 
@@ -181,7 +175,7 @@ class PasswordChangeView(APIView):
     required_policy = "authenticated"
 
     def post(self, request):
-        data = _validated(PasswordChangeSerializer, request.data)
+        data = validated(PasswordChangeSerializer, request.data)
         services.user_change_password(
             user=request.user, keep_session_id=request.auth.session_id, **data
         )
@@ -209,14 +203,12 @@ class UserListView(GenericAPIView):
     required_policy = "admin"
 
     def get(self, request):
-        # An empty parameter (`?level=`, as forms send it) means "no filter".
-        params = {key: value for key, value in request.query_params.items() if value != ""}
-        filters = _validated(UserFilterSerializer, params)
+        filters = validated(UserFilterSerializer, query_params(request))
         page = self.paginate_queryset(selectors.user_list(**filters))
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
     def post(self, request):
-        data = _validated(UserCreateSerializer, request.data)
+        data = validated(UserCreateSerializer, request.data)
         level = data.pop("level", services.default_level())
         user = services.user_create_by_admin(actor=request.user, level=level, **data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
@@ -234,6 +226,6 @@ class UserDetailView(APIView):
         return Response(UserSerializer(user).data)
 
     def patch(self, request, pk: int):
-        changes = _validated(UserUpdateSerializer, request.data, partial=True)
+        changes = validated(UserUpdateSerializer, request.data, partial=True)
         user = services.user_update_by_admin(actor=request.user, target_pk=pk, **changes)
         return Response(UserSerializer(user).data)

@@ -275,3 +275,14 @@ def test_runs_do_not_share_state(tmp_path):
         """
     assert run(source, tmp_path=tmp_path).result is None
     assert run(source, tmp_path=tmp_path).result is None
+
+
+def test_the_smallest_memory_limit_still_runs_a_script(tmp_path):
+    from scripts_api.catalog import MIN_MEMORY_MB
+
+    outcome = run(
+        "import json\ndef main():\n    return json.dumps(list(range(100)))[:5]\n",
+        memory_mb=MIN_MEMORY_MB,
+        tmp_path=tmp_path,
+    )
+    assert outcome.status == "succeeded", outcome.error
