@@ -19,6 +19,8 @@ fi
 "$PYTHON" manage.py ensure_owner
 "$PYTHON" manage.py sync_scripts
 "$PYTHON" manage.py purge_login_sessions
+# Queue bookkeeping only: the runs themselves (and their history) are kept in scripts_api_run.
+"$PYTHON" manage.py prune_db_task_results --min-age-days 7
 
 # Images collect static files at build time into a directory the server cannot write;
 # a checkout collects them here (collectstatic only copies what changed).

@@ -77,9 +77,9 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID) -> str:
         else:
             outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
             kept, notes = artifacts.collect(workdir / "output", run.pk)
-    except (SandboxError, OSError) as error:
+    except (SandboxError, OSError) as error:  # OSError: the working or artifact folders
         logger.exception("Sandbox failure for run %s", run.pk)
-        outcome = Outcome("failed", None, f"The sandbox failed: {error}", "", "", None)
+        outcome = Outcome("failed", None, str(error), "", "", None)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     stderr = outcome.stderr + "".join(f"\n[artifact {note}]" for note in notes)

@@ -176,9 +176,12 @@ class Sandbox:
                 self._start()
             try:
                 return self._run(spec, workdir, should_stop)
-            except (SandboxError, OSError, ValueError):
+            except SandboxError:
                 self.close()
                 raise
+            except (OSError, ValueError) as error:  # a broken pipe, a garbled message
+                self.close()
+                raise SandboxError(f"The sandbox server failed: {error}") from error
 
     def _run(self, spec: RunSpec, workdir: Path, should_stop) -> Outcome:
         (workdir / "output").mkdir()
