@@ -286,3 +286,31 @@ def test_the_smallest_memory_limit_still_runs_a_script(tmp_path):
         tmp_path=tmp_path,
     )
     assert outcome.status == "succeeded", outcome.error
+
+
+def test_a_file_over_the_size_limit_cannot_be_written(tmp_path, settings):
+    settings.RUN_ARTIFACTS_MAX_BYTES = 10_000
+    outcome = run(
+        """
+        import os
+        def main():
+            with open(os.path.join(os.environ["RBAS_OUTPUT_DIR"], "big.bin"), "wb") as f:
+                f.write(b"x" * 20_000)
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.status == "failed"
+    assert outcome.error.startswith("OSError: [Errno 27] File too large")
+
+
+def test_open_files_are_limited(tmp_path):
+    outcome = run(
+        """
+        import os
+        def main():
+            return [os.open(os.devnull, os.O_RDONLY) for _ in range(1000)]
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.status == "failed"
+    assert "Too many open files" in outcome.error

@@ -1,5 +1,7 @@
 """The catalog and run endpoints: who sees and runs what, parameter validation, run privacy."""
 
+import os
+
 import pytest
 
 from scripts_api.execution import run_execute
@@ -281,3 +283,19 @@ def test_the_sales_report_example_makes_a_csv_artifact(catalog, users, bearer_cl
     assert {row["rep"] for row in run["result"]} == {"Ana", "Bjorn", "Chiara"}
     csv = b"".join(client.get(run["artifacts"][0]["url"]).streaming_content).decode()
     assert csv.splitlines()[0] == "deal,region,rep,day,amount"
+
+
+def test_the_working_directory_of_a_run_is_removed_afterwards(catalog, users, bearer_client):
+    (catalog / "where.py").write_text(
+        '"""Where am I"""\nimport os\nPOLICY = "authenticated"\n'
+        "def main():\n    open('scratch.txt', 'w').write('x')\n    return os.getcwd()\n"
+    )
+    from scripts_api.services import scripts_sync
+
+    scripts_sync()
+    client = bearer_client(users[Level.READ_ONLY])
+    run_id = client.post("/api/scripts/where/runs/", {}, format="json").json()["id"]
+    run_execute(run_id=run_id)
+    workdir = client.get(f"/api/runs/{run_id}/").json()["result"]
+    assert workdir.startswith("/") and "rbas-run-" in workdir
+    assert not os.path.exists(workdir)
