@@ -11,12 +11,14 @@ from users import roles
 
 def scripts_for(user) -> list[Script]:
     """The published scripts `user` may run."""
-    return [s for s in Script.objects.filter(is_published=True) if s.allows(user.level)]
+    scripts = Script.objects.filter(is_published=True).defer("source")
+    return [script for script in scripts if script.allows(user.level)]
 
 
 def script_for(user, slug: str) -> Script:
     """The published script `slug`, if `user` may run it: 404 when unknown, 403 when not."""
-    script = Script.objects.filter(slug=slug, is_published=True).first()
+    # The source is the workers' business: the web never needs it.
+    script = Script.objects.filter(slug=slug, is_published=True).defer("source").first()
     if script is None:
         raise exceptions.NotFound("No such script.")
     if not script.allows(user.level):
