@@ -123,8 +123,11 @@ class Sandbox:
     def start(self) -> None:
         """Start the server now rather than on the first run."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._start()
+            self._ensure_started()
+
+    def _ensure_started(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            self._start()
 
     def _start(self) -> None:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -172,8 +175,7 @@ class Sandbox:
     ) -> Outcome:
         """Run `spec` in `workdir`; `should_stop` is polled and may return "cancelled"."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._start()
+            self._ensure_started()
             try:
                 return self._run(spec, workdir, should_stop)
             except SandboxError:

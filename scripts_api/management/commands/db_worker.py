@@ -95,7 +95,15 @@ class Command(db_worker.Command):
         if reload:
             logger.warning("--reload is not supported by this worker; ignoring it.")
         waker = Waker()
-        get_sandbox().start()
+        sandbox = get_sandbox()
+        sandbox.start()
+        if sandbox.landlock_abi:
+            logger.info("Sandbox ready: Landlock ABI %d confines scripts.", sandbox.landlock_abi)
+        else:
+            logger.warning(
+                "This kernel has no Landlock: scripts run with limits and a minimal environment "
+                "but can read what this user can (SANDBOX_ISOLATION=required refuses that)."
+            )
         threading.Thread(target=reap_forever, name="lease-reaper", daemon=True).start()
         worker = RunWorker(
             waker=waker,
@@ -112,5 +120,5 @@ class Command(db_worker.Command):
         try:
             worker.run()
         finally:
-            get_sandbox().close()
+            sandbox.close()
             waker.close()
