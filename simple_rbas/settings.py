@@ -212,6 +212,16 @@ STORAGES = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Behind HTTPS (COOKIE_SECURE=true): redirect plain HTTP and send HSTS. The cluster's proxy
+# terminates TLS and says so in X-Forwarded-Proto; probes call the pod over plain HTTP.
+# Trust X-Forwarded-Proto only behind a proxy that sets it (and drops what clients send).
+if env.bool("TRUST_X_FORWARDED_PROTO", default=COOKIE_SECURE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=COOKIE_SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if COOKIE_SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=COOKIE_SECURE)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
