@@ -7,8 +7,10 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python}"
 
 # A local run with no configuration gets a random SECRET_KEY, written to .env once so that
-# sign-ins survive restarts. Never inside a cluster: there a missing secret must stop start-up.
-if [ -z "${SECRET_KEY:-}" ] && [ ! -f .env ] && [ -z "${KUBERNETES_SERVICE_HOST:-}" ]; then
+# sign-ins survive restarts. Never inside a cluster or a read-only image: there a missing secret
+# must stop start-up.
+if [ -z "${SECRET_KEY:-}" ] && [ ! -f .env ] && [ -z "${KUBERNETES_SERVICE_HOST:-}" ] \
+    && [ -w . ]; then
     umask 077
     echo "SECRET_KEY=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
     echo "run_web.sh: wrote a new random SECRET_KEY to .env"

@@ -80,7 +80,6 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen:
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdef",
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "SCRIPTS_DIR": str(scripts),
-        "RUNS_DIR": str(workdir / "runs"),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "EMBEDDED_WORKERS": "2",

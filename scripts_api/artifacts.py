@@ -1,17 +1,23 @@
-"""Files a run writes into RBAS_OUTPUT_DIR, kept under RUNS_DIR and served to those who may."""
+"""Files a run writes into RBAS_OUTPUT_DIR: picked within the caps, named safely, stored."""
 
 import re
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
+from scripts_api.models import Artifact, Run
+
 MAX_NAME_LENGTH = 100
 
 
-def run_dir(run_id) -> Path:
-    """Where a run's artifacts are kept."""
-    return Path(settings.RUNS_DIR) / str(run_id)
+@dataclass(frozen=True)
+class Found:
+    """A file to keep, under its safe name."""
+
+    name: str
+    path: Path
+    size: int
 
 
 def safe_name(name: str) -> str:
@@ -20,15 +26,13 @@ def safe_name(name: str) -> str:
     return cleaned or "file"
 
 
-def collect(output_dir: Path, run_id) -> tuple[list[dict], list[str]]:
-    """Move the regular files of `output_dir` into the run's folder, within the caps.
+def collect(output_dir: Path) -> tuple[list[Found], list[str]]:
+    """The regular files of `output_dir` to keep within the caps, and notes on the rest.
 
-    Returns the artifact list (`name`, `size`) and notes about anything left out. Symbolic
-    links and folders are never followed.
+    Symbolic links and folders are never followed.
     """
     kept, notes, total = [], [], 0
     names: set[str] = set()
-    target = run_dir(run_id)
     for path in sorted(output_dir.iterdir(), key=lambda p: p.name):
         if path.is_symlink() or not path.is_file():
             notes.append(f"{path.name}: not a regular file, left out")
@@ -47,21 +51,19 @@ def collect(output_dir: Path, run_id) -> tuple[list[dict], list[str]]:
             counter += 1
             name = f"{stem}-{counter}.{suffix}" if dot else f"{suffix}-{counter}"
         names.add(name)
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, target / name)
-        kept.append({"name": name, "size": size})
+        kept.append(Found(name, path, size))
         total += size
     return kept, notes
 
 
-def artifact_path(run, name: str) -> Path | None:
-    """The stored file of a run's artifact `name`, if the run lists it."""
-    if name not in {artifact["name"] for artifact in run.artifacts}:
-        return None
-    path = run_dir(run.id) / name
-    return path if path.is_file() else None
+def store(run_id, found: list[Found]) -> None:
+    """Save the collected files of a run (call inside the transaction that records it)."""
+    Artifact.objects.bulk_create(
+        Artifact(run_id=run_id, name=f.name, size=f.size, content=f.path.read_bytes())
+        for f in found
+    )
 
 
-def delete(run_id) -> None:
-    """Remove a run's stored artifacts."""
-    shutil.rmtree(run_dir(run_id), ignore_errors=True)
+def artifact_for(run: Run, name: str) -> Artifact | None:
+    """The stored artifact `name` of `run`, if there is one."""
+    return Artifact.objects.filter(run=run, name=name).first()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from scripts_api import artifacts
@@ -70,36 +71,47 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID) -> str:
         memory_mb=script.memory_mb,
     )
     workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
-    kept, notes = [], []
+    found, notes = [], []
     try:
-        if not script.is_published:
-            outcome = Outcome("failed", None, "The script is no longer published.", "", "", None)
-        else:
-            outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
-            kept, notes = artifacts.collect(workdir / "output", run.pk)
-    except (SandboxError, OSError) as error:  # OSError: the working or artifact folders
-        logger.exception("Sandbox failure for run %s", run.pk)
-        outcome = Outcome("failed", None, str(error), "", "", None)
+        try:
+            if not script.is_published:
+                outcome = Outcome(
+                    "failed", None, "The script is no longer published.", "", "", None
+                )
+            else:
+                outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
+                found, notes = artifacts.collect(workdir / "output")
+        except (SandboxError, OSError) as error:  # OSError: the working folder
+            logger.exception("Sandbox failure for run %s", run.pk)
+            outcome = Outcome("failed", None, str(error), "", "", None)
+        recorded = _record(run, worker_id, outcome, found, notes)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return outcome.status if recorded else "lost"
+
+
+def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> bool:
+    """Store the outcome and artifacts, unless the run's lease was lost meanwhile (then it was
+    already ended as failed, and nothing is kept)."""
     stderr = outcome.stderr + "".join(f"\n[artifact {note}]" for note in notes)
-    recorded = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id).update(
-        status=outcome.status,
-        result=outcome.result,
-        stdout=outcome.stdout,
-        stderr=stderr,
-        exit_code=outcome.exit_code,
-        error=outcome.error,
-        artifacts=kept,
-        script_version=script.version,
-        finished_at=timezone.now(),
-        heartbeat_at=None,
-    )
-    if not recorded:
-        # The lease was lost (the run was ended as failed meanwhile): keep nothing of it.
-        artifacts.delete(run.pk)
-        return "lost"
-    return outcome.status
+    with transaction.atomic():
+        recorded = Run.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id
+        ).update(
+            status=outcome.status,
+            result=outcome.result,
+            stdout=outcome.stdout,
+            stderr=stderr,
+            exit_code=outcome.exit_code,
+            error=outcome.error,
+            artifacts=[{"name": f.name, "size": f.size} for f in found],
+            script_version=run.script.version,
+            finished_at=timezone.now(),
+            heartbeat_at=None,
+        )
+        if recorded:
+            artifacts.store(run.pk, found)
+    return bool(recorded)
 
 
 def runs_reap_expired() -> int:

@@ -122,3 +122,21 @@ class Run(models.Model):
         if self.started_at and self.finished_at:
             return int((self.finished_at - self.started_at).total_seconds() * 1000)
         return None
+
+
+class Artifact(models.Model):
+    """A file a run wrote into RBAS_OUTPUT_DIR, kept in the database so that web and worker
+    processes need no shared filesystem (each run's files are capped by RUN_ARTIFACTS_MAX_BYTES)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifact_files")
+    name = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    content = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name"], name="scripts_api_artifact_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of run {self.run_id}"

@@ -1,5 +1,7 @@
 """Script catalog and run endpoints (API.md: Scripts)."""
 
+import io
+
 from django.http import FileResponse
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
@@ -105,7 +107,8 @@ class RunArtifactView(APIView):
     required_policy = "authenticated"
 
     def get(self, request, pk, name: str):
-        path = artifacts.artifact_path(selectors.run_for(request.user, pk), name)
-        if path is None:
+        artifact = artifacts.artifact_for(selectors.run_for(request.user, pk), name)
+        if artifact is None:
             raise exceptions.NotFound("No such artifact.")
-        return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+        content = io.BytesIO(artifact.content)
+        return FileResponse(content, as_attachment=True, filename=artifact.name)

@@ -1,7 +1,7 @@
 """Wake idle workers the moment a run is queued, so that they need not poll the database.
 
 On PostgreSQL this is LISTEN/NOTIFY, which reaches workers on any host. On SQLite (one host by
-nature) it is a named pipe in RUNS_DIR, which web and workers share already for artifacts:
+nature) it is a named pipe beside the database file, which web and workers share by definition:
 queuing writes a byte, and an idle worker blocked on the pipe wakes up. Either way a wake-up is
 only a hint: workers still poll every `--interval` seconds, so a lost one costs latency, never
 a run.
@@ -14,14 +14,13 @@ import select
 from pathlib import Path
 
 import psycopg2
-from django.conf import settings
 from django.db import connection, transaction
 
 CHANNEL = "rbas_runs_queued"
 
 
 def _fifo_path() -> Path:
-    return Path(settings.RUNS_DIR) / ".wakeup"
+    return Path(f"{connection.settings_dict['NAME']}.wakeup")
 
 
 def notify_queued() -> None:

@@ -158,7 +158,6 @@ SESSION_COOKIE_SAMESITE = COOKIE_SAMESITE
 # --- Scripts, runs and workers -------------------------------------------------------------
 
 SCRIPTS_DIR = Path(env.str("SCRIPTS_DIR", default=str(BASE_DIR / "scripts")))
-RUNS_DIR = Path(env.str("RUNS_DIR", default=str(BASE_DIR / "var" / "runs")))
 MAX_ACTIVE_RUNS_PER_USER = env.int("MAX_ACTIVE_RUNS_PER_USER", default=4)
 RUN_WAIT_MAX_SECONDS = 30
 RUN_OUTPUT_MAX_BYTES = env.int("RUN_OUTPUT_MAX_BYTES", default=1024 * 1024)

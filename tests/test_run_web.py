@@ -109,7 +109,6 @@ def test_run_web_serves_gunicorn_and_a_client_signs_in_over_http(database_url, t
         DJANGO_SUPERUSER_USERNAME=OWNER["username"],
         DJANGO_SUPERUSER_EMAIL="owner@e2e.example",
         DJANGO_SUPERUSER_PASSWORD=OWNER["password"],
-        RUNS_DIR=str(tmp_path / "runs"),
     )
     server = start([str(ROOT / "run_web.sh")], env, log)
     try:

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from scripts_api.services import scripts_sync
@@ -52,13 +51,12 @@ TEST_SCRIPTS = {
 
 @pytest.fixture
 def catalog(db, tmp_path, settings):
-    """The shipped example scripts plus test scripts, synced; artifacts under tmp_path."""
+    """The shipped example scripts plus test scripts, synced."""
     folder = tmp_path / "scripts"
     shutil.copytree(ROOT / "scripts", folder)
     for name, source in TEST_SCRIPTS.items():
         (folder / name).write_text(textwrap.dedent(source))
     settings.SCRIPTS_DIR = folder
-    settings.RUNS_DIR = tmp_path / "runs"
     report = scripts_sync()
     assert not report.rejected, report.rejected
     return folder
@@ -88,7 +86,6 @@ def start_worker(transactional_db, tmp_path):
                 "DJANGO_READ_DOT_ENV_FILE": "false",
                 "SECRET_KEY": "worker-test-secret",
                 "DATABASE_URL": database_url(),
-                "RUNS_DIR": str(settings.RUNS_DIR),
                 **env,
             },
             stdout=log,
