@@ -99,3 +99,21 @@ def test_the_dockerfile_runs_run_web_as_a_non_root_user():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for must in (".env", "*.sqlite3", ".venv/", ".git/"):
         assert must in ignored
+
+
+def test_the_github_workflows_match_the_workflow_schema():
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) == 2
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "check-jsonschema"),
+         "--builtin-schema", "vendor.github-workflows", *workflows],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ci_runs_the_readme_test_command_then_postgresql():
+    ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    steps = [step.get("run", "") for step in ci["jobs"]["test"]["steps"]]
+    assert "make test" in steps
+    assert ci["jobs"]["test"]["services"]["postgres"]["image"] == "postgres:16"
