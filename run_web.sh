@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one entry point of the web service: prepare the database and serve with gunicorn.
-# Honours HOST (default 0.0.0.0), PORT (default 8000) and WEB_CONCURRENCY (default 2).
+# Honours HOST (default 0.0.0.0), PORT (default 8000), WEB_CONCURRENCY (default 2) and
+# EMBEDDED_WORKERS (default 2) through gunicorn.conf.py.
 set -o errexit -o nounset -o pipefail
 
 cd "$(dirname "$0")"
@@ -16,7 +17,11 @@ if [ -z "${SECRET_KEY:-}" ] && [ ! -f .env ] && [ -z "${KUBERNETES_SERVICE_HOST:
     echo "run_web.sh: wrote a new random SECRET_KEY to .env"
 fi
 
-"$PYTHON" manage.py migrate --noinput
+if ! "$PYTHON" manage.py migrate --noinput; then
+    echo "run_web.sh: the database migrations failed, so the service is not started." \
+        "Check DATABASE_URL and that the database is up." >&2
+    exit 1
+fi
 "$PYTHON" manage.py createcachetable
 "$PYTHON" manage.py ensure_owner
 "$PYTHON" manage.py sync_scripts
@@ -30,36 +35,7 @@ if [ ! -e staticfiles ] || [ -w staticfiles ]; then
     "$PYTHON" manage.py collectstatic --noinput --verbosity 0
 fi
 
-gunicorn=(
-    "$PYTHON" -m gunicorn simple_rbas.wsgi
-    --bind "${HOST:-0.0.0.0}:${PORT:-8000}"
-    --workers "${WEB_CONCURRENCY:-2}"
-    # Threads, so that long-polling clients (?wait=N) do not hold every worker.
-    --worker-class gthread --threads "${WEB_THREADS:-4}"
-    --access-logfile -
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
-)
-
-workers="${EMBEDDED_WORKERS:-2}"
-if [ "$workers" -eq 0 ]; then
-    exec "${gunicorn[@]}"
-fi
-
-# Embedded workers: gunicorn and the queue workers live and die together. When any of them
-# exits, or a TERM/INT arrives, all are stopped and the script exits.
-pids=()
-for _ in $(seq "$workers"); do
-    "$PYTHON" manage.py db_worker --no-reload &
-    pids+=("$!")
-done
-"${gunicorn[@]}" &
-pids+=("$!")
-echo "run_web.sh: gunicorn and $workers embedded workers started"
-
-stop() { kill -TERM "${pids[@]}" 2>/dev/null || true; }
-trap stop TERM INT
-status=0
-wait -n "${pids[@]}" || status=$?
-stop
-wait "${pids[@]}" || true
-exit "$status"
+# gunicorn.conf.py reads HOST, PORT, WEB_CONCURRENCY, WEB_THREADS, GRACEFUL_TIMEOUT,
+# FORWARDED_ALLOW_IPS and EMBEDDED_WORKERS; gunicorn starts and stops the embedded queue
+# workers itself, so it can replace this shell and receive the container's signals directly.
+exec "$PYTHON" -m gunicorn simple_rbas.wsgi --config gunicorn.conf.py

@@ -14,7 +14,8 @@ def variables_read() -> set[str]:
     run_web = (ROOT / "run_web.sh").read_text()
     from_script = set(re.findall(r"\$\{([A-Z_]+):-", run_web))
     commands = "".join(p.read_text() for p in ROOT.glob("*/management/commands/*.py"))
-    from_commands = set(re.findall(r"os\.environ\.get\(\"([A-Z_]+)\"", commands))
+    commands += (ROOT / "gunicorn.conf.py").read_text()
+    from_commands = set(re.findall(r"os\.environ\.get\(\s*[\"']([A-Z_]+)[\"']", commands))
     return (from_settings | from_script | from_commands) - PLATFORM
 
 

@@ -140,7 +140,8 @@ def test_run_web_serves_gunicorn_and_a_client_signs_in_over_http(database_url, t
         assert browser.post(url + "/api/auth/logout/", headers=csrf, timeout=5).status_code == 204
         bearer = {"Authorization": f"Bearer {token}"}
         assert requests.get(url + "/api/auth/me/", headers=bearer, timeout=5).status_code == 401
-        # TERM to run_web.sh alone stops gunicorn and the workers with it.
+        # TERM to the container's PID 1 (run_web.sh, which became gunicorn) stops gunicorn
+        # and the embedded workers with it, within the graceful timeout.
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
         time.sleep(0.5)
@@ -150,7 +151,8 @@ def test_run_web_serves_gunicorn_and_a_client_signs_in_over_http(database_url, t
         stop(server)
     output = log.read_text()
     assert "Owner bootstrap: created owner 'e2e-owner'." in output
-    assert "gunicorn and 2 embedded workers started" in output
+    assert "Started 2 embedded queue workers." in output
+    assert "Stopped 2 embedded queue workers." in output
     assert "added hello" in output
     assert token not in output  # tokens never reach the logs
 

@@ -1,0 +1,47 @@
+"""Request ids and the one log line per request."""
+
+import logging
+import re
+import time
+import uuid
+
+from simple_rbas.logging import request_id
+
+logger = logging.getLogger("simple_rbas.request")
+# A caller's id is kept only if it is short and plain, so that it cannot forge log content.
+_VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+class RequestLogMiddleware:
+    """Give each request an id (the caller's `X-Request-ID`, or a new one), echo it in the
+    response, and log method, path, status, duration and user id as one JSON line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get("X-Request-ID", "")
+        rid = given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = rid
+            user = getattr(request, "user", None)
+            logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "request_id": rid,
+                    "method": request.method,
+                    "path": request.path,  # never the query string
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                },
+            )
+            return response
+        finally:
+            request_id.reset(token)
