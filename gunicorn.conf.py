@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+from simple_rbas.logging import json_logging
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads, so that long-polling clients (?wait=N) do not hold every worker.
@@ -39,22 +41,10 @@ access_log_format = json.dumps(
         "user_id": None,
     }
 )
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "simple_rbas.logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "stream": "ext://sys.stdout",
-        }
-    },
-    "root": {"handlers": ["stdout"], "level": "INFO"},
-    "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-    },
-}
+logconfig_dict = json_logging(
+    os.environ.get("LOG_LEVEL", "INFO"),
+    loggers={"gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False}},
+)
 
 _log = logging.getLogger("gunicorn.error")
 _embedded: list[subprocess.Popen] = []

@@ -11,6 +11,24 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+def json_logging(level: str, loggers: dict | None = None) -> dict:
+    """A `dictConfig` writing JSON lines to stdout (for Django's LOGGING and gunicorn's)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "simple_rbas.logging.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": loggers or {},
+    }
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, request id, extra fields."""
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from simple_rbas.logging import json_logging
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -229,21 +231,8 @@ USE_I18N = True
 USE_TZ = True
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "simple_rbas.logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "stream": "ext://sys.stdout",
-        }
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
-        # The request log line (simple_rbas.request) says it all; no second line per 4xx.
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "ERROR"},
-    },
-}
+LOGGING = json_logging(
+    LOG_LEVEL,
+    # The request log line (simple_rbas.request) says it all; no second line per 4xx.
+    loggers={"django.request": {"level": "ERROR"}, "django.server": {"level": "ERROR"}},
+)
