@@ -95,7 +95,8 @@ def test_the_dockerfile_runs_run_web_as_a_non_root_user():
     assert 'CMD ["./run_web.sh"]' in dockerfile
     assert "USER 10001:10001" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
-    assert dockerfile.count("FROM python:3.11-slim-bookworm") == 2  # build stage + runtime
+    assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in dockerfile
+    assert dockerfile.count("FROM ${PYTHON_IMAGE}") == 2  # build stage + runtime
     ignored = (ROOT / ".dockerignore").read_text().split()
     for must in (".env", "*.sqlite3", ".venv/", ".git/"):
         assert must in ignored
