@@ -62,6 +62,9 @@ def run_wait(run: Run, seconds: float) -> Run:
         elapsed = now - started
         delay = 0.002 if elapsed < 0.1 else 0.01 if elapsed < 1 else 0.05
         time.sleep(min(delay, deadline - now))
-        if status.first() not in ACTIVE_STATUSES:
+        current = status.first()
+        if current is None:
+            raise exceptions.NotFound("No such run.")
+        if current not in ACTIVE_STATUSES:
             run.refresh_from_db()
     return run

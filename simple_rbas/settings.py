@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "users",
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
     "scripts_api",
+    "web",
     "django_tasks",
     "django_tasks_db",
 ]

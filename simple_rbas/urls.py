@@ -14,4 +14,5 @@ urlpatterns = [
     *legacy_urlpatterns,
     # Django's admin has its own staff login (sessions), apart from the API's policies.
     path("admin/", admin.site.urls),
+    path("", include("web.urls")),
 ]

@@ -5,7 +5,7 @@ import signal
 import time
 
 from scripts_api.models import Run, RunStatus
-from tests.scripts_api.conftest import wait_for
+from tests.conftest import wait_for
 from users.roles import Level
 
 FAST_LEASE = {"RUN_LEASE_SECONDS": "2", "RUN_HEARTBEAT_SECONDS": "0.5"}

@@ -1,0 +1,166 @@
+"""The web app in a real browser (Debian's Chromium driven by Playwright) against a live server
+and a real queue worker. Skipped, and said so, where Chromium is not installed."""
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+from users.models import User
+from users.roles import Level
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason="browser tests skipped: Chromium is not installed (apt-get install chromium)",
+)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop open in this thread, which Django takes for an
+    # async context; the tests' own database calls are plain synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, catalog):
+    context = browser.new_context(base_url=live_server.url, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def sign_in(page, user: User, then: str = "/") -> None:
+    page.goto(f"/login?next={then}")
+    page.get_by_label("Username").first.fill(user.username)
+    page.get_by_label("Password").first.fill(PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    page.wait_for_url(re.compile(rf"^[^?]*{re.escape(then)}$"))  # the path, not ?next=
+    page.console_errors.clear()  # the 401 that sent us to the sign-in page is expected
+
+
+def catalog_titles(page) -> set[str]:
+    page.wait_for_selector("#catalog:not([aria-busy])")
+    return set(page.locator(".card h2").all_inner_texts())
+
+
+def test_a_reader_signs_in_and_sees_only_the_scripts_allowed(page, users):
+    page.goto("/")
+    page.wait_for_url(re.compile(r"/login\?next=%2F$"))
+    sign_in(page, users[Level.READ_ONLY])
+    assert catalog_titles(page) == {"Say hello", "Sleep a while"}
+    assert page.console_errors == []
+
+
+def test_a_typed_form_runs_a_script_and_shows_its_result(page, users, start_worker):
+    start_worker()
+    sign_in(page, users[Level.WRITE], then="/scripts/price-quote")
+    page.get_by_label("customer").fill("ACME")
+    page.get_by_label("plan").select_option("enterprise")
+    page.get_by_label("seats").fill("2")
+    page.get_by_label("start_date").fill("2025-03-01")
+    page.get_by_label("addons").fill("sso\npriority-support")
+    assert page.get_by_label("annual").is_checked()  # the default, prefilled
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+$"))
+    page.wait_for_selector(".badge.succeeded")
+    result = page.inner_text("#result")
+    assert '"total": 1180' in result and '"plan": "enterprise"' in result
+    assert page.console_errors == []
+
+
+def test_a_validation_error_appears_next_to_its_field(page, users):
+    sign_in(page, users[Level.WRITE], then="/scripts/price-quote")
+    page.get_by_label("plan").select_option("team")
+    page.get_by_label("seats").fill("1")
+    page.get_by_label("start_date").fill("2025-03-01")
+    page.get_by_role("button", name="Run").click()  # customer left empty
+    error = page.locator("#error-customer")
+    error.wait_for()
+    assert error.inner_text() == "This parameter is required."
+    assert (
+        page.locator("#param-customer")
+        .get_attribute("aria-describedby")
+        .startswith("error-customer")
+    )
+    assert page.locator("#error-seats").inner_text() == ""
+
+
+def test_a_report_produces_a_file_to_download(page, users, start_worker):
+    start_worker()
+    sign_in(page, users[Level.INVESTOR], then="/scripts/sales-report")
+    page.get_by_label("month").fill("2025-03-01")
+    page.get_by_label("region").select_option("west")
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_selector(".badge.succeeded")
+    assert page.locator("#result table th").first.inner_text() == "rep"
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="deals-west-2025-03.csv").click()
+    path = download_info.value.path()
+    assert path.read_text().splitlines()[0] == "deal,region,rep,day,amount"
+
+
+def test_a_long_run_shows_progress_and_can_be_cancelled(page, users, start_worker):
+    start_worker()
+    sign_in(page, users[Level.READ_ONLY], then="/scripts/sleepy")
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_selector(".badge.running")
+    expect(page.locator("#run-elapsed")).to_have_text(re.compile(r"^running for \d"))
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_selector(".badge.cancelled")
+    assert page.get_by_role("button", name="Run again").is_visible()
+
+
+def test_signing_out_returns_to_the_sign_in_page(page, users):
+    sign_in(page, users[Level.READ_ONLY])
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto("/")
+    page.wait_for_url(re.compile(r"/login\?next="))
+
+
+def test_a_level_change_shows_in_the_catalog_on_the_next_page_load(page, users, bearer_client):
+    reader = users[Level.READ_ONLY]
+    sign_in(page, reader)
+    assert "Price quote" not in catalog_titles(page)
+    admin = bearer_client(users[Level.ADMIN])
+    assert admin.patch(f"/api/users/{reader.pk}/", {"level": 3}, format="json").status_code == 200
+    page.reload()
+    assert "Price quote" in catalog_titles(page)
+
+
+def test_a_script_the_user_may_not_run_says_so_plainly(page, users):
+    sign_in(page, users[Level.READ_ONLY], then="/scripts/close-month")
+    notice = page.locator("#notice")
+    notice.wait_for()
+    assert "You may not run this script" in notice.inner_text()
+    assert "owner" in notice.inner_text()
+
+
+def test_pages_carry_a_strict_content_security_policy(page, users):
+    response = page.goto("/login")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy

@@ -1,0 +1,23 @@
+import { api } from "../api.js";
+import { element, notice, signedIn } from "../layout.js";
+
+async function main() {
+  await signedIn();
+  const list = document.getElementById("catalog");
+  const scripts = (await api("/api/scripts/?page_size=100")).results;
+  for (const script of scripts) {
+    const link = element("a", { href: `/scripts/${script.slug}`, text: script.title });
+    list.append(
+      element(
+        "li",
+        { class: "card" },
+        element("h2", {}, link),
+        element("p", { text: script.description || "No description." }),
+      ),
+    );
+  }
+  document.getElementById("catalog-empty").hidden = scripts.length > 0;
+  list.removeAttribute("aria-busy");
+}
+
+main().catch((error) => notice(error.message));

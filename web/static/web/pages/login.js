@@ -1,0 +1,42 @@
+import { api, tokenIssued } from "../api.js";
+import { showErrors } from "../layout.js";
+
+function nextPage() {
+  const next = new URLSearchParams(location.search).get("next") || "/";
+  // Only this site's own paths: never "//elsewhere" or "https://elsewhere".
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+function values(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+document.getElementById("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const body = await api("/api/auth/login/", { method: "POST", body: values(event.target) });
+    tokenIssued(body.expires_in);
+    location.assign(nextPage());
+  } catch (error) {
+    showErrors(error, { prefix: "login-", form: "error-login-form" });
+  }
+});
+
+const signup = document.getElementById("signup-form");
+if (signup) {
+  signup.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const fields = values(event.target);
+    try {
+      await api("/api/auth/signup/", { method: "POST", body: fields });
+      const body = await api("/api/auth/login/", {
+        method: "POST",
+        body: { username: fields.username, password: fields.password },
+      });
+      tokenIssued(body.expires_in);
+      location.assign(nextPage());
+    } catch (error) {
+      showErrors(error, { prefix: "signup-", form: "error-signup-form" });
+    }
+  });
+}

@@ -1,0 +1,117 @@
+import { api } from "../api.js";
+import { element, notice, signedIn } from "../layout.js";
+
+const runId = location.pathname.split("/")[2];
+const ACTIVE = new Set(["queued", "running"]);
+let run = null;
+
+function isTable(value) {
+  return Array.isArray(value) && value.length > 0
+    && value.every((row) => row && typeof row === "object" && !Array.isArray(row));
+}
+
+function renderResult(value) {
+  const box = document.getElementById("result");
+  box.replaceChildren();
+  if (isTable(value)) {
+    const columns = [...new Set(value.flatMap((row) => Object.keys(row)))];
+    const head = element("tr", {}, ...columns.map((c) => element("th", { scope: "col", text: c })));
+    const rows = value.map((row) => element(
+      "tr", {}, ...columns.map((c) => element("td", { text: format(row[c]) })),
+    ));
+    box.append(element("div", { class: "table-wrap" },
+      element("table", {}, element("thead", {}, head), element("tbody", {}, ...rows))));
+  } else {
+    box.append(element("pre", { text: JSON.stringify(value, null, 2) }));
+  }
+}
+
+function format(value) {
+  return value === null || value === undefined ? ""
+    : typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function seconds(milliseconds) {
+  return milliseconds < 1000 ? `${Math.round(milliseconds)} ms` : `${(milliseconds / 1000).toFixed(1)} s`;
+}
+
+function render() {
+  const status = document.getElementById("run-status");
+  status.textContent = run.status.replace("_", " ");
+  status.className = `badge ${run.status}`;
+  const link = document.getElementById("run-script");
+  link.textContent = run.script;
+  link.href = `/scripts/${run.script}`;
+  const active = ACTIVE.has(run.status);
+  document.getElementById("cancel-button").hidden = !active;
+  document.getElementById("again-button").hidden = active;
+  const error = document.getElementById("run-error");
+  error.textContent = run.error;
+  error.hidden = !run.error;
+  document.getElementById("result-section").hidden = run.status !== "succeeded";
+  if (run.status === "succeeded") renderResult(run.result);
+  document.getElementById("stdout").textContent = run.stdout || "(nothing)";
+  document.getElementById("stderr").textContent = run.stderr || "(nothing)";
+  document.getElementById("params").textContent = JSON.stringify(run.params, null, 2);
+  const files = document.getElementById("artifacts");
+  files.replaceChildren(...run.artifacts.map((a) => element("li", {},
+    element("a", { href: a.url, download: a.name, text: a.name }), ` (${a.size} bytes)`)));
+  document.getElementById("artifacts-section").hidden = run.artifacts.length === 0;
+  if (!active) {
+    document.getElementById("run").removeAttribute("aria-busy");
+    document.getElementById("run-elapsed").textContent = run.duration_ms === null
+      ? "" : `took ${seconds(run.duration_ms)}`;
+  }
+}
+
+function tick() {
+  if (!run || !ACTIVE.has(run.status)) return;
+  const since = Date.parse(run.started_at || run.created_at);
+  const what = run.status === "queued" ? "waiting for a worker" : "running";
+  document.getElementById("run-elapsed").textContent = `${what} for ${seconds(Date.now() - since)}`;
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Follow the run until it ends: short polls while it waits for a worker (to show when it
+ * starts), then long polls, which the API answers the moment the run finishes. */
+async function follow() {
+  while (ACTIVE.has(run.status)) {
+    if (run.status === "queued") {
+      await pause(500);
+      run = await api(`/api/runs/${runId}/`);
+    } else {
+      run = await api(`/api/runs/${runId}/?wait=10`);
+    }
+    render();
+  }
+}
+
+async function main() {
+  await signedIn();
+  run = await api(`/api/runs/${runId}/`);
+  render();
+  setInterval(tick, 100);
+  document.getElementById("cancel-button").addEventListener("click", async () => {
+    try {
+      run = await api(`/api/runs/${runId}/cancel/`, { method: "POST" });
+      render();
+    } catch (error) {
+      notice(error.message);
+    }
+  });
+  document.getElementById("again-button").addEventListener("click", async () => {
+    try {
+      const again = await api(`/api/scripts/${run.script}/runs/`, {
+        method: "POST",
+        body: { params: run.params },
+      });
+      location.assign(`/runs/${again.id}`);
+    } catch (error) {
+      notice(error.message);
+    }
+  });
+  await follow();
+}
+
+main().catch((error) => notice(error.status === 404 ? "There is no such run." : error.message));

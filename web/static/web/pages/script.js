@@ -1,0 +1,118 @@
+import { api, ApiError } from "../api.js";
+import { element, notice, showErrors, signedIn } from "../layout.js";
+
+const slug = decodeURIComponent(location.pathname.split("/")[2]);
+
+/** One labelled input per parameter, by its JSON Schema; the label contains the name. */
+function field(name, schema, required) {
+  const id = `param-${name}`;
+  const describedBy = `error-${name} hint-${name}`;
+  const label = element("label", { for: id }, name);
+  if (required) label.append(element("span", { class: "required", text: " (required)" }));
+  let input;
+  let hint = "";
+  if (schema.enum) {
+    input = element("select", { id, name, required, "aria-describedby": describedBy });
+    if (!required && schema.default === undefined) input.append(element("option", { value: "" }));
+    for (const option of schema.enum) {
+      input.append(
+        element("option", { value: String(option), selected: option === schema.default }, String(option)),
+      );
+    }
+  } else if (schema.type === "boolean") {
+    input = element("input", { id, name, type: "checkbox", checked: schema.default === true,
+                                "aria-describedby": describedBy });
+  } else if (schema.type === "array") {
+    hint = "One value per line.";
+    input = element("textarea", { id, name, rows: 3, required, "aria-describedby": describedBy });
+    input.value = (schema.default || []).join("\n");
+  } else {
+    const type = schema.format === "date" ? "date"
+      : ["integer", "number"].includes(schema.type) ? "number" : "text";
+    input = element("input", {
+      id, name, type, required, "aria-describedby": describedBy,
+      step: schema.type === "integer" ? "1" : schema.type === "number" ? "any" : null,
+      value: schema.default ?? null,
+    });
+  }
+  input.dataset.kind = schema.enum ? `enum-${schema.type}` : schema.format || schema.type;
+  input.dataset.items = schema.items ? schema.items.type : "";
+  return element(
+    "p",
+    { class: schema.type === "boolean" ? "field checkbox" : "field" },
+    label,
+    input,
+    element("span", { class: "hint", id: `hint-${name}`, text: hint }),
+    element("span", { class: "error", id: `error-${name}` }),
+  );
+}
+
+/** The parameters as JSON values; empty fields are left out. */
+function collect(form) {
+  const params = {};
+  for (const input of form.querySelectorAll("[name]")) {
+    const { kind, items } = input.dataset;
+    if (kind === "boolean") {
+      params[input.name] = input.checked;
+      continue;
+    }
+    const raw = input.value.trim();
+    if (raw === "") continue; // left empty: the default applies, or the API says it is required
+    if (kind === "integer" || kind === "number" || kind === "enum-integer") {
+      params[input.name] = Number(raw);
+    } else if (kind === "array") {
+      const lines = raw.split("\n").map((line) => line.trim()).filter(Boolean);
+      params[input.name] = items === "integer" ? lines.map(Number) : lines;
+    } else {
+      params[input.name] = raw;
+    }
+  }
+  return params;
+}
+
+async function main() {
+  await signedIn();
+  let script;
+  try {
+    script = await api(`/api/scripts/${encodeURIComponent(slug)}/`);
+  } catch (error) {
+    const message = error instanceof ApiError && error.status === 403
+      ? `You may not run this script. ${error.message}`
+      : error instanceof ApiError && error.status === 404
+        ? "There is no such script." : error.message;
+    document.getElementById("script-title").textContent = "Not available";
+    notice(message);
+    return;
+  }
+  document.title = `${script.title} · simple RBAS`;
+  document.getElementById("script-title").textContent = script.title;
+  document.getElementById("script-description").textContent = script.description;
+  const form = document.getElementById("run-form");
+  const fields = document.getElementById("fields");
+  const required = new Set(script.params_schema.required || []);
+  for (const [name, schema] of Object.entries(script.params_schema.properties || {})) {
+    fields.append(field(name, schema, required.has(name)));
+  }
+  form.hidden = false;
+  document.getElementById("script").removeAttribute("aria-busy");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = document.getElementById("run-button");
+    button.disabled = true;
+    try {
+      const run = await api(`/api/scripts/${encodeURIComponent(slug)}/runs/`, {
+        method: "POST",
+        body: { params: collect(form) },
+      });
+      location.assign(`/runs/${run.id}`);
+    } catch (error) {
+      showErrors(error, { nested: error.body && error.body.params ? "params" : null });
+      const first = form.querySelector(".error:not(:empty)");
+      if (first) first.previousElementSibling?.previousElementSibling?.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+main().catch((error) => notice(error.message));

@@ -1,0 +1,35 @@
+"""Pages of the web app. Each is an HTML shell; its data comes from the JSON API, exactly as
+for a separate front end (HTTP-only cookies, the X-CSRFToken header)."""
+
+from django.conf import settings
+from django.views.generic import TemplateView
+
+from users import roles
+
+# Only this site's own scripts, styles and API: no inline script, no CDN, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class PageView(TemplateView):
+    """A page shell: public (the API decides what its data shows), served with a strict CSP."""
+
+    required_policy = roles.PUBLIC
+    page = ""
+
+    def get_template_names(self) -> list[str]:
+        return [f"web/{self.page}.html"]
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["page"] = self.page
+        context["signup_open"] = settings.SIGNUP_MODE != "closed"
+        return context
+
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
