@@ -60,6 +60,9 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "login",
         "scripts/<slug:slug>",
         "runs/<uuid:pk>",
+        "runs",
+        "account",
+        "users",
     }
 
 

@@ -141,14 +141,71 @@ def test_signing_out_returns_to_the_sign_in_page(page, users):
     page.wait_for_url(re.compile(r"/login\?next="))
 
 
-def test_a_level_change_shows_in_the_catalog_on_the_next_page_load(page, users, bearer_client):
+def test_an_admin_changes_a_level_and_that_users_catalog_changes(browser, page, users, live_server):
     reader = users[Level.READ_ONLY]
-    sign_in(page, reader)
-    assert "Price quote" not in catalog_titles(page)
-    admin = bearer_client(users[Level.ADMIN])
-    assert admin.patch(f"/api/users/{reader.pk}/", {"level": 3}, format="json").status_code == 200
-    page.reload()
-    assert "Price quote" in catalog_titles(page)
+    reader_context = browser.new_context(base_url=live_server.url)
+    reader_page = reader_context.new_page()
+    reader_page.console_errors = []
+    sign_in(reader_page, reader)
+    assert "Price quote" not in catalog_titles(reader_page)
+
+    sign_in(page, users[Level.ADMIN], then="/users")
+    page.get_by_label("Search users").fill(reader.username)
+    page.get_by_role("button", name="Search").click()
+    level = page.get_by_label(f"Level of {reader.username}")
+    # A refusal of the API is shown as a plain message, and the choice is put back.
+    level.select_option("Owner")
+    expect(page.locator("#users-message")).to_contain_text("Not saved: Only an owner can grant")
+    expect(level).to_have_value("4")
+    level.select_option("Read/Write")
+    expect(page.locator("#users-message")).to_have_text(f"Saved {reader.username}.")
+
+    reader_page.reload()
+    assert "Price quote" in catalog_titles(reader_page)
+    reader_context.close()
+
+
+def test_the_users_page_says_plainly_when_it_is_not_allowed(page, users):
+    sign_in(page, users[Level.WRITE], then="/users")
+    expect(page.locator("#notice")).to_contain_text("You may not manage users")
+    assert not page.get_by_role("link", name="Users").is_visible()
+
+
+def test_run_history_lists_and_filters_runs(page, users, bearer_client):
+    from scripts_api.execution import run_execute
+
+    writer = users[Level.WRITE]
+    client = bearer_client(writer)
+    done = client.post("/api/scripts/hello/runs/", {}, format="json").json()["id"]
+    run_execute(run_id=done)
+    client.post("/api/scripts/sleepy/runs/", {}, format="json")
+    sign_in(page, writer, then="/runs")
+    rows = page.locator("#runs tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Status").select_option("succeeded")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("link").click()
+    page.wait_for_url(re.compile(rf"/runs/{done}$"))
+    page.wait_for_selector(".badge.succeeded")
+
+
+def test_the_account_page_changes_the_password_and_signs_out_everywhere(page, users, bearer_client):
+    reader = users[Level.READ_ONLY]
+    elsewhere = bearer_client(reader)
+    sign_in(page, reader, then="/account")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password").fill("short")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("#error-password-new_password")).to_contain_text("too short")
+    page.console_errors.clear()  # the browser reports the refused request itself
+    page.get_by_label("New password").fill("a-brand-new-passphrase-42")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("#password-saved")).to_contain_text("Password changed")
+    assert elsewhere.get("/api/auth/me/").status_code == 401  # the other session ended
+    page.get_by_role("button", name="Sign out everywhere").click()
+    page.wait_for_url(re.compile(r"/login"))
+    assert page.console_errors == []
 
 
 def test_a_script_the_user_may_not_run_says_so_plainly(page, users):
@@ -164,3 +221,17 @@ def test_pages_carry_a_strict_content_security_policy(page, users):
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_an_expired_access_token_is_refreshed_silently(page, users, settings):
+    from datetime import timedelta
+
+    settings.ACCESS_TOKEN_LIFETIME = timedelta(seconds=2)
+    sign_in(page, users[Level.READ_ONLY])
+    assert catalog_titles(page)
+    page.wait_for_timeout(3_000)  # the access token and its cookie have expired
+    page.goto("/runs")
+    page.wait_for_selector("#runs-empty:not([hidden])")
+    assert "/login" not in page.url
+    page.goto("/")
+    assert catalog_titles(page) == {"Say hello", "Sleep a while"}

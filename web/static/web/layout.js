@@ -11,6 +11,7 @@ export function notice(message) {
 export async function signedIn() {
   const me = await api("/api/auth/me/");
   document.getElementById("whoami").textContent = `${me.username} (${me.level_name})`;
+  document.getElementById("nav-users").hidden = !me.policies.includes("admin");
   document.getElementById("nav").hidden = false;
   document.getElementById("sign-out").addEventListener("click", async () => {
     try {

@@ -1,0 +1,46 @@
+import { api } from "../api.js";
+import { element, notice, signedIn } from "../layout.js";
+
+const form = document.getElementById("filters");
+let page = 1;
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+async function load() {
+  const query = new URLSearchParams({ page, page_size: 20 });
+  for (const [name, value] of new FormData(form).entries()) if (value) query.set(name, value);
+  const body = await api(`/api/runs/?${query}`);
+  const rows = body.results.map((run) => element("tr", {},
+    element("td", {}, element("a", { href: `/runs/${run.id}`, text: when(run.created_at) })),
+    element("td", { text: run.script }),
+    element("td", {}, element("span", { class: `badge ${run.status}`, text: run.status.replace("_", " ") })),
+    element("td", { text: run.duration_ms === null ? "" : `${run.duration_ms} ms` }),
+    element("td", { text: String(run.user) }),
+  ));
+  document.getElementById("runs").replaceChildren(...rows);
+  document.getElementById("runs-table").hidden = rows.length === 0;
+  document.getElementById("runs-empty").hidden = rows.length > 0;
+  document.getElementById("previous-page").hidden = !body.previous;
+  document.getElementById("next-page").hidden = !body.next;
+}
+
+async function main() {
+  await signedIn();
+  const scripts = (await api("/api/scripts/?page_size=100")).results;
+  const select = document.getElementById("filter-script");
+  for (const script of scripts) select.append(element("option", { value: script.slug }, script.title));
+  const params = new URLSearchParams(location.search);
+  for (const name of ["script", "status"]) if (params.get(name)) form.elements[name].value = params.get(name);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    page = 1;
+    load().catch((error) => notice(error.message));
+  });
+  document.getElementById("previous-page").addEventListener("click", () => { page -= 1; load(); });
+  document.getElementById("next-page").addEventListener("click", () => { page += 1; load(); });
+  await load();
+}
+
+main().catch((error) => notice(error.message));
