@@ -235,3 +235,34 @@ def test_an_expired_access_token_is_refreshed_silently(page, users, settings):
     assert "/login" not in page.url
     page.goto("/")
     assert catalog_titles(page) == {"Say hello", "Sleep a while"}
+
+
+def test_signing_in_and_running_work_by_keyboard_alone(page, users):
+    page.goto("/login")
+    for _ in range(5):  # past the skip link and the header, to the first field
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "login-username":
+            break
+    assert page.evaluate("document.activeElement.id") == "login-username"
+    page.keyboard.type(users[Level.READ_ONLY].username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"^[^?]*/$"))
+    assert catalog_titles(page)
+
+
+def test_pages_fit_a_phone_screen(browser, live_server, catalog, users):
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 360, "height": 740}, is_mobile=True
+    )
+    phone = context.new_page()
+    phone.console_errors = []
+    sign_in(phone, users[Level.OWNER], then="/scripts/price-quote")
+    phone.wait_for_selector("#run-form:not([hidden])")
+    for path in ("/scripts/price-quote", "/", "/runs", "/account", "/users"):
+        phone.goto(path)
+        phone.wait_for_load_state("networkidle")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, (path, width)
+    context.close()
