@@ -266,3 +266,24 @@ def test_pages_fit_a_phone_screen(browser, live_server, catalog, users):
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, (path, width)
     context.close()
+
+
+def test_a_newcomer_creates_an_account_and_lands_in_the_catalog(page, db):
+    page.goto("/login")
+    page.get_by_text("No account yet? Create one").click()
+    page.locator("#signup-username").fill("newcomer")
+    page.locator("#signup-email").fill("newcomer@example.com")
+    page.locator("#signup-password").fill("password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("#error-signup-password")).to_contain_text("too common")
+    page.locator("#signup-password").fill("a-long-and-unusual-passphrase")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(re.compile(r"^[^?]*/$"))
+    assert catalog_titles(page) == {"Say hello", "Sleep a while"}
+
+
+def test_the_signup_form_is_absent_when_signup_is_closed(page, settings):
+    settings.SIGNUP_MODE = "closed"
+    page.goto("/login")
+    expect(page.locator("#login-form")).to_be_visible()
+    assert page.locator("#signup-form").count() == 0
