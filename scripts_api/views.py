@@ -3,12 +3,15 @@
 import io
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scripts_api import artifacts, selectors, services
+from scripts_api.models import RunStatus
 from scripts_api.serializers import (
     RunFilterSerializer,
     RunRequestSerializer,
@@ -17,6 +20,7 @@ from scripts_api.serializers import (
     WaitSerializer,
 )
 from simple_rbas.api import query_params, validated
+from simple_rbas.openapi import PAGE_PARAMETERS, WAIT_PARAMETER, errors
 
 
 def _wait_seconds(request) -> int:
@@ -27,7 +31,14 @@ class ScriptListView(GenericAPIView):
     """The published scripts the caller may run."""
 
     required_policy = "authenticated"
+    serializer_class = ScriptSerializer
 
+    @extend_schema(
+        tags=["scripts"],
+        summary="The published scripts the caller may run",
+        parameters=PAGE_PARAMETERS,
+        responses={200: ScriptSerializer(many=True), **errors(401, 404)},
+    )
     def get(self, request):
         page = self.paginate_queryset(selectors.scripts_for(request.user))
         return self.get_paginated_response(ScriptSerializer(page, many=True).data)
@@ -38,6 +49,12 @@ class ScriptDetailView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["scripts"],
+        summary="One script, with the JSON Schema of its parameters",
+        operation_id="api_scripts_detail",
+        responses={200: ScriptSerializer, **errors(401, 403, 404)},
+    )
     def get(self, request, slug: str):
         return Response(ScriptSerializer(selectors.script_for(request.user, slug)).data)
 
@@ -47,6 +64,17 @@ class ScriptRunView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["scripts"],
+        summary="Run a script: 202 queued, or 200 when it finished within ?wait=N",
+        parameters=[WAIT_PARAMETER],
+        request=RunRequestSerializer,
+        responses={
+            200: OpenApiResponse(RunSerializer, description="The run finished within wait."),
+            202: OpenApiResponse(RunSerializer, description="The run is queued or running."),
+            **errors(400, 401, 403, 404, 415, 429),
+        },
+    )
     def post(self, request, slug: str):
         wait = _wait_seconds(request)
         script = selectors.script_for(request.user, slug)
@@ -62,7 +90,19 @@ class RunListView(GenericAPIView):
     """The caller's runs, newest first (everyone's under the `admin` policy)."""
 
     required_policy = "authenticated"
+    serializer_class = RunSerializer
 
+    @extend_schema(
+        tags=["runs"],
+        summary="Runs, newest first: your own, or everyone's under the admin policy",
+        parameters=[
+            OpenApiParameter("script", str, description="A script's slug."),
+            OpenApiParameter("status", str, enum=[s.value for s in RunStatus]),
+            OpenApiParameter("user", int, description="A user's id."),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: RunSerializer(many=True), **errors(400, 401, 404)},
+    )
     def get(self, request):
         filters = validated(RunFilterSerializer, query_params(request))
         runs = selectors.runs_visible_to(request.user)
@@ -82,6 +122,13 @@ class RunDetailView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["runs"],
+        summary="One run; ?wait=N long-polls until it finishes",
+        operation_id="api_runs_detail",
+        parameters=[WAIT_PARAMETER],
+        responses={200: RunSerializer, **errors(400, 401, 404)},
+    )
     def get(self, request, pk):
         wait = _wait_seconds(request)
         run = selectors.run_for(request.user, pk)
@@ -95,6 +142,12 @@ class RunCancelView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["runs"],
+        summary="Cancel a run: it ends cancelled",
+        request=None,
+        responses={202: RunSerializer, **errors(401, 403, 404, 409)},
+    )
     def post(self, request, pk):
         run = services.run_cancel(run=selectors.run_for(request.user, pk))
         data = RunSerializer(run, context={"request": request}).data
@@ -106,6 +159,16 @@ class RunArtifactView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["runs"],
+        summary="Download a file the run wrote",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file, as an attachment."
+            ),
+            **errors(401, 404),
+        },
+    )
     def get(self, request, pk, name: str):
         artifact = artifacts.artifact_for(selectors.run_for(request.user, pk), name)
         if artifact is None:

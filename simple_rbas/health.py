@@ -2,11 +2,17 @@
 
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users import roles
+
+STATUS = inline_serializer(
+    "Status",
+    {"status": serializers.CharField(), "reason": serializers.CharField(required=False)},
+)
 
 
 class HealthView(APIView):
@@ -15,6 +21,7 @@ class HealthView(APIView):
     required_policy = roles.PUBLIC
     authentication_classes = []
 
+    @extend_schema(tags=["operations"], auth=[], summary="Liveness", responses={200: STATUS})
     def get(self, request):
         return Response({"status": "ok"})
 
@@ -25,6 +32,12 @@ class ReadyView(APIView):
     required_policy = roles.PUBLIC
     authentication_classes = []
 
+    @extend_schema(
+        tags=["operations"],
+        auth=[],
+        summary="Readiness: the database answers and migrations are applied",
+        responses={200: STATUS, 503: OpenApiResponse(STATUS, description="Not ready.")},
+    )
     def get(self, request):
         try:
             executor = MigrationExecutor(connection)

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "users",
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
     "scripts_api",
@@ -194,6 +196,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "simple_rbas.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 20,
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
@@ -201,6 +204,24 @@ REST_FRAMEWORK = {
         "login_address": env.str("LOGIN_THROTTLE_PER_ADDRESS", default="20/min"),
         "signup_address": env.str("SIGNUP_THROTTLE_PER_ADDRESS", default="10/hour"),
     },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "simple RBAS API",
+    "DESCRIPTION": (
+        "Role-based script service: sign in (HTTP-only cookies or a Bearer token), list the "
+        "scripts your role may run, run them, and read their results. Cookie-authenticated "
+        "unsafe requests need the X-CSRFToken header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "scripts_api.models.RunStatus"},
+    # Same-origin requests carry the cookies, and Swagger UI adds the X-CSRFToken header to them.
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Static files, security headers, logging ------------------------------------------------

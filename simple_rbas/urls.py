@@ -3,12 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from simple_rbas.docs import SchemaView, SwaggerView
 from simple_rbas.health import HealthView, ReadyView
 from users.urls import api_urlpatterns, legacy_urlpatterns
 
 urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     path("readyz", ReadyView.as_view(), name="readyz"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SwaggerView.as_view(), name="swagger-ui"),
     path("api/", include(api_urlpatterns)),
     path("api/", include("scripts_api.urls")),
     *legacy_urlpatterns,

@@ -4,14 +4,60 @@ They reuse the same views, services and policies; only the response bodies keep 
 shapes and messages.
 """
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from simple_rbas.openapi import errors
 from users import roles
-from users.serializers import UserSerializer
+from users.serializers import (
+    LoginSerializer,
+    SignupSerializer,
+    TokenResponseSerializer,
+    UserSerializer,
+)
 from users.views import LoginView, SignupView
 
 
+class LegacyLoginResponseSerializer(TokenResponseSerializer):
+    """The login answer plus the tutorial's fields."""
+
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    email = serializers.EmailField()
+    user_level = serializers.IntegerField()
+    token = serializers.CharField(help_text='"Bearer <jwt>"')
+    user_id = serializers.IntegerField()
+
+
+class LegacySignupResponseSerializer(serializers.Serializer):
+    """The tutorial's signup answer."""
+
+    user = UserSerializer()
+    success = serializers.BooleanField()
+
+
+class LegacyRouteResponseSerializer(serializers.Serializer):
+    """The tutorial's answer on its role routes."""
+
+    user = UserSerializer(allow_null=True)
+    message = serializers.CharField()
+    success = serializers.BooleanField()
+
+
+LEGACY = {"tags": ["seed tutorial"], "deprecated": True}
+
+
+@extend_schema_view(
+    post=extend_schema(
+        **LEGACY,
+        auth=[],
+        summary="The tutorial's login (use /api/auth/login/)",
+        request=LoginSerializer,
+        responses={200: LegacyLoginResponseSerializer, **errors(400, 401, 415, 429)},
+    )
+)
 class LegacyLoginView(LoginView):
     """`POST /user-auth/`: a login whose body adds the tutorial's fields."""
 
@@ -26,6 +72,15 @@ class LegacyLoginView(LoginView):
         }
 
 
+@extend_schema_view(
+    post=extend_schema(
+        **LEGACY,
+        auth=[],
+        summary="The tutorial's signup (use /api/auth/signup/)",
+        request=SignupSerializer,
+        responses={201: LegacySignupResponseSerializer, **errors(400, 403, 415, 429)},
+    )
+)
 class LegacySignupView(SignupView):
     """`POST /user-signup/`: a signup answering `{"user", "success"}`."""
 
@@ -42,6 +97,12 @@ class LegacyPolicyView(APIView):
     message = ""
     policy_denied_message = None
 
+    @extend_schema(
+        **LEGACY,
+        summary="A route of the seed tutorial, guarded by one policy",
+        request=None,
+        responses={200: LegacyRouteResponseSerializer, **errors(401, 403)},
+    )
     def get(self, request):
         user = request.user if request.user.is_authenticated else None
         return Response(
@@ -52,7 +113,14 @@ class LegacyPolicyView(APIView):
             }
         )
 
-    post = get
+    @extend_schema(
+        **LEGACY,
+        summary="A route of the seed tutorial, guarded by one policy",
+        request=None,
+        responses={200: LegacyRouteResponseSerializer, **errors(401, 403)},
+    )
+    def post(self, request):
+        return self.get(request)
 
 
 # (path, policy, success message, the tutorial's refusal) for each role route.

@@ -109,3 +109,25 @@ class PasswordChangeSerializer(serializers.Serializer):
 
     old_password = TextField(max_length=4096, trim_whitespace=False)
     new_password = TextField(max_length=4096, trim_whitespace=False)
+
+
+class SignupResponseSerializer(serializers.Serializer):
+    """What signup answers."""
+
+    user = UserSerializer()
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    """What login and refresh answer (the tokens also arrive as HTTP-only cookies)."""
+
+    user = UserSerializer()
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class AccessSerializer(serializers.Serializer):
+    """The answer of `/api/access/<policy>/` when the user satisfies the policy."""
+
+    policy = serializers.CharField()
+    allowed = serializers.BooleanField()

@@ -1,6 +1,7 @@
 """Authentication and account endpoints (API.md: Authentication, Managing users)."""
 
 from django.middleware.csrf import get_token, rotate_token
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -8,16 +9,20 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from simple_rbas.api import query_params, validated
+from simple_rbas.openapi import PAGE_PARAMETERS, errors
 from users import roles, selectors, services, sessions
 from users.authentication import WWW_AUTHENTICATE, enforce_csrf
 from users.cookies import clear_token_cookies, read_token_cookie, set_token_cookies
 from users.serializers import (
+    AccessSerializer,
     LoginSerializer,
     MeSerializer,
     PasswordChangeSerializer,
     ProfileUpdateSerializer,
     RefreshSerializer,
+    SignupResponseSerializer,
     SignupSerializer,
+    TokenResponseSerializer,
     UserCreateSerializer,
     UserFilterSerializer,
     UserSerializer,
@@ -52,6 +57,13 @@ class SignupView(CredentialView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "signup_address"
 
+    @extend_schema(
+        tags=["auth"],
+        auth=[],
+        summary="Create an account at the default level",
+        request=SignupSerializer,
+        responses={201: SignupResponseSerializer, **errors(400, 403, 415, 429)},
+    )
     def post(self, request):
         self.refuse_privileges(request)
         data = validated(SignupSerializer, request.data)
@@ -87,6 +99,13 @@ class LoginView(CredentialView):
     throttle_classes = [LoginUsernameThrottle, ScopedRateThrottle]
     throttle_scope = "login_address"
 
+    @extend_schema(
+        tags=["auth"],
+        auth=[],
+        summary="Sign in: tokens in the body and as HTTP-only cookies",
+        request=LoginSerializer,
+        responses={200: TokenResponseSerializer, **errors(400, 401, 415, 429)},
+    )
     def post(self, request):
         data = validated(LoginSerializer, request.data)
         issued = sessions.session_login(request=request, **data)
@@ -100,6 +119,13 @@ class LoginView(CredentialView):
 class RefreshView(CredentialView):
     """Rotate the refresh token (cookie, or `refresh` in the body) for a new token pair."""
 
+    @extend_schema(
+        tags=["auth"],
+        auth=[],
+        summary="Rotate the refresh token (cookie or body) for a new token pair",
+        request=RefreshSerializer,
+        responses={200: TokenResponseSerializer, **errors(400, 401, 403, 415)},
+    )
     def post(self, request):
         raw = validated(RefreshSerializer, request.data).get("refresh")
         if raw is None:
@@ -131,6 +157,12 @@ class LogoutView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["auth"],
+        summary="Sign out: end this session and clear the cookies",
+        request=None,
+        responses={204: None, **errors(401, 403)},
+    )
     def post(self, request):
         self.revoke(request)
         response = Response(status=status.HTTP_204_NO_CONTENT)
@@ -142,6 +174,7 @@ class LogoutView(APIView):
         sessions.session_revoke(session_id=request.auth.session_id, reason="logout")
 
 
+@extend_schema(tags=["auth"], summary="End every session of the current user")
 class LogoutAllView(LogoutView):
     """End every login session of the current user."""
 
@@ -154,9 +187,20 @@ class MeView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["auth"],
+        summary="The current user and the policies they satisfy",
+        responses={200: MeSerializer, **errors(401)},
+    )
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
+    @extend_schema(
+        tags=["auth"],
+        summary="Change your own names or email",
+        request=ProfileUpdateSerializer,
+        responses={200: UserSerializer, **errors(400, 401, 403, 415)},
+    )
     def patch(self, request):
         refused = _body_fields(request).intersection(PRIVILEGE_FIELDS)
         if refused:
@@ -174,6 +218,12 @@ class PasswordChangeView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["auth"],
+        summary="Change your password (your other sessions end)",
+        request=PasswordChangeSerializer,
+        responses={204: None, **errors(400, 401, 403, 415)},
+    )
     def post(self, request):
         data = validated(PasswordChangeSerializer, request.data)
         services.user_change_password(
@@ -187,6 +237,14 @@ class AccessView(APIView):
 
     required_policy = "authenticated"
 
+    @extend_schema(
+        tags=["auth"],
+        summary="Whether the current user satisfies a named policy",
+        parameters=[
+            OpenApiParameter("policy", str, OpenApiParameter.PATH, enum=list(roles.POLICIES))
+        ],
+        responses={200: AccessSerializer, **errors(401, 403, 404)},
+    )
     def get(self, request, policy: str):
         if policy not in roles.POLICIES:
             raise exceptions.NotFound(f"Unknown policy '{policy}'.", code="unknown_policy")
@@ -201,12 +259,30 @@ class UserListView(GenericAPIView):
     """List users with filters, or create one at a chosen level."""
 
     required_policy = "admin"
+    serializer_class = UserSerializer
 
+    @extend_schema(
+        tags=["users"],
+        summary="List users",
+        parameters=[
+            OpenApiParameter("search", str, description="In username, email and names."),
+            OpenApiParameter("level", int, enum=[0, 1, 2, 3, 4]),
+            OpenApiParameter("is_active", bool),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: UserSerializer(many=True), **errors(400, 401, 403, 404)},
+    )
     def get(self, request):
         filters = validated(UserFilterSerializer, query_params(request))
         page = self.paginate_queryset(selectors.user_list(**filters))
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
+    @extend_schema(
+        tags=["users"],
+        summary="Create a user at a level (assignment rules apply)",
+        request=UserCreateSerializer,
+        responses={201: UserSerializer, **errors(400, 401, 403, 415)},
+    )
     def post(self, request):
         data = validated(UserCreateSerializer, request.data)
         level = data.pop("level", services.default_level())
@@ -219,12 +295,24 @@ class UserDetailView(APIView):
 
     required_policy = "admin"
 
+    @extend_schema(
+        tags=["users"],
+        summary="One user",
+        operation_id="api_users_detail",
+        responses={200: UserSerializer, **errors(401, 403, 404)},
+    )
     def get(self, request, pk: int):
         user = selectors.user_get(pk=pk)
         if user is None:
             raise exceptions.NotFound()
         return Response(UserSerializer(user).data)
 
+    @extend_schema(
+        tags=["users"],
+        summary="Change a user's level, activity, names or email (assignment rules apply)",
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, **errors(400, 401, 403, 404, 409, 415)},
+    )
     def patch(self, request, pk: int):
         changes = validated(UserUpdateSerializer, request.data, partial=True)
         user = services.user_update_by_admin(actor=request.user, target_pk=pk, **changes)
