@@ -19,3 +19,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("web.urls")),
 ]
+
+handler404 = "simple_rbas.errors.not_found"
+handler500 = "simple_rbas.errors.server_error"

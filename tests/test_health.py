@@ -22,3 +22,10 @@ def test_readyz_is_503_when_a_migration_is_missing(client, db):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "pending" in response.json()["reason"]
+
+
+def test_unknown_api_urls_answer_json_404(client, db):
+    response = client.get("/api/runs/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert client.get("/no-such-page").status_code == 404
