@@ -299,3 +299,17 @@ def test_the_working_directory_of_a_run_is_removed_afterwards(catalog, users, be
     workdir = client.get(f"/api/runs/{run_id}/").json()["result"]
     assert workdir.startswith("/") and "rbas-run-" in workdir
     assert not os.path.exists(workdir)
+
+
+def test_a_run_that_disappears_during_a_long_poll_is_404_not_500(catalog, users, bearer_client):
+    """Regression: the wait loop's refresh raised DoesNotExist (a 500) when the row vanished."""
+    from rest_framework.exceptions import NotFound
+
+    from scripts_api.selectors import run_wait
+
+    client = bearer_client(users[Level.WRITE])
+    run_id = client.post("/api/scripts/sleepy/runs/", {}, format="json").json()["id"]
+    run = Run.objects.get(pk=run_id)
+    Run.objects.filter(pk=run_id).delete()
+    with pytest.raises(NotFound):
+        run_wait(run, 1)

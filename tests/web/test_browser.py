@@ -287,3 +287,10 @@ def test_the_signup_form_is_absent_when_signup_is_closed(page, settings):
     page.goto("/login")
     expect(page.locator("#login-form")).to_be_visible()
     assert page.locator("#signup-form").count() == 0
+
+
+def test_swagger_ui_renders_every_operation_offline(page):
+    page.goto("/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock")
+    assert page.locator(".opblock").count() >= 30
+    assert page.console_errors == []
