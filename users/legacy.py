@@ -47,6 +47,12 @@ class LegacyRouteResponseSerializer(serializers.Serializer):
 
 
 LEGACY = {"tags": ["seed tutorial"], "deprecated": True}
+ROUTE_SCHEMA = extend_schema(
+    **LEGACY,
+    summary="A route of the seed tutorial, guarded by one policy",
+    request=None,
+    responses={200: LegacyRouteResponseSerializer, **errors(401, 403)},
+)
 
 
 @extend_schema_view(
@@ -97,12 +103,7 @@ class LegacyPolicyView(APIView):
     message = ""
     policy_denied_message = None
 
-    @extend_schema(
-        **LEGACY,
-        summary="A route of the seed tutorial, guarded by one policy",
-        request=None,
-        responses={200: LegacyRouteResponseSerializer, **errors(401, 403)},
-    )
+    @ROUTE_SCHEMA
     def get(self, request):
         user = request.user if request.user.is_authenticated else None
         return Response(
@@ -113,12 +114,7 @@ class LegacyPolicyView(APIView):
             }
         )
 
-    @extend_schema(
-        **LEGACY,
-        summary="A route of the seed tutorial, guarded by one policy",
-        request=None,
-        responses={200: LegacyRouteResponseSerializer, **errors(401, 403)},
-    )
+    @ROUTE_SCHEMA
     def post(self, request):
         return self.get(request)
 
