@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from scripts_api import catalog
@@ -94,8 +94,10 @@ def run_create(*, user, script: Script, params) -> Run:
     """
     params = validate_params(script.params_schema, params)
     with transaction.atomic():
-        # Lock the user's row so that two concurrent requests cannot both pass the count.
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        # Two concurrent requests must not both pass the count: lock the user's row. (SQLite's
+        # IMMEDIATE transactions already run one writer at a time, and have no row locks.)
+        if connection.features.has_select_for_update:
+            User.objects.select_for_update().filter(pk=user.pk).first()
         if Run.objects.filter(user=user).active().count() >= settings.MAX_ACTIVE_RUNS_PER_USER:
             raise TooManyActive(
                 f"You already have {settings.MAX_ACTIVE_RUNS_PER_USER} runs queued or running; "

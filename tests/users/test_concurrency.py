@@ -89,3 +89,20 @@ def test_owners_demoting_each_other_over_http_get_200_and_409(
     conflict = next(r for r in responses if r.status_code == 409)
     assert conflict.json() == {"detail": "The last active owner cannot be demoted or deactivated."}
     assert User.objects.filter(level=Level.OWNER, is_active=True).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_concurrent_run_requests_cannot_pass_the_active_limit_together(
+    transactional_db, catalog, make_user, settings, attempt
+):
+    from scripts_api import services as script_services
+    from scripts_api.models import Run, Script
+
+    settings.MAX_ACTIVE_RUNS_PER_USER = 1
+    user = make_user()
+    script = Script.objects.get(slug="sleepy")
+    outcomes = run_together(
+        *[lambda: script_services.run_create(user=user, script=script, params={})] * 3
+    )
+    assert sum(isinstance(o, Run) for o in outcomes) == 1
+    assert Run.objects.filter(user=user).count() == 1
