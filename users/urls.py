@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from users import legacy, views
+from users import legacy, user_views, views
 
 api_urlpatterns = [
     path("auth/signup/", views.SignupView.as_view(), name="signup"),
@@ -13,8 +13,8 @@ api_urlpatterns = [
     path("auth/me/", views.MeView.as_view(), name="me"),
     path("auth/password/", views.PasswordChangeView.as_view(), name="password"),
     path("access/<str:policy>/", views.AccessView.as_view(), name="access"),
-    path("users/", views.UserListView.as_view(), name="user-list"),
-    path("users/<int:pk>/", views.UserDetailView.as_view(), name="user-detail"),
+    path("users/", user_views.UserListView.as_view(), name="user-list"),
+    path("users/<int:pk>/", user_views.UserDetailView.as_view(), name="user-detail"),
 ]
 
 legacy_urlpatterns = [

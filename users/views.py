@@ -1,16 +1,15 @@
-"""Authentication and account endpoints (API.md: Authentication, Managing users)."""
+"""Authentication endpoints (API.md: Authentication)."""
 
 from django.middleware.csrf import get_token, rotate_token
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from simple_rbas.api import query_params, validated
-from simple_rbas.openapi import PAGE_PARAMETERS, errors
-from users import roles, selectors, services, sessions
+from simple_rbas.api import validated
+from simple_rbas.openapi import errors
+from users import roles, services, sessions
 from users.authentication import WWW_AUTHENTICATE, enforce_csrf
 from users.cookies import clear_token_cookies, read_token_cookie, set_token_cookies
 from users.serializers import (
@@ -23,10 +22,7 @@ from users.serializers import (
     SignupResponseSerializer,
     SignupSerializer,
     TokenResponseSerializer,
-    UserCreateSerializer,
-    UserFilterSerializer,
     UserSerializer,
-    UserUpdateSerializer,
 )
 from users.throttling import LoginUsernameThrottle
 from users.tokens import ACCESS, REFRESH, lifetime
@@ -253,67 +249,3 @@ class AccessView(APIView):
                 f"This action requires the '{policy}' policy.", code="policy_denied"
             )
         return Response({"policy": policy, "allowed": True})
-
-
-class UserListView(GenericAPIView):
-    """List users with filters, or create one at a chosen level."""
-
-    required_policy = "admin"
-    serializer_class = UserSerializer
-
-    @extend_schema(
-        tags=["users"],
-        summary="List users",
-        parameters=[
-            OpenApiParameter("search", str, description="In username, email and names."),
-            OpenApiParameter("level", int, enum=[0, 1, 2, 3, 4]),
-            OpenApiParameter("is_active", bool),
-            *PAGE_PARAMETERS,
-        ],
-        responses={200: UserSerializer(many=True), **errors(400, 401, 403, 404)},
-    )
-    def get(self, request):
-        filters = validated(UserFilterSerializer, query_params(request))
-        page = self.paginate_queryset(selectors.user_list(**filters))
-        return self.get_paginated_response(UserSerializer(page, many=True).data)
-
-    @extend_schema(
-        tags=["users"],
-        summary="Create a user at a level (assignment rules apply)",
-        request=UserCreateSerializer,
-        responses={201: UserSerializer, **errors(400, 401, 403, 415)},
-    )
-    def post(self, request):
-        data = validated(UserCreateSerializer, request.data)
-        level = data.pop("level", services.default_level())
-        user = services.user_create_by_admin(actor=request.user, level=level, **data)
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
-
-
-class UserDetailView(APIView):
-    """Read or change one user (assignment rules apply)."""
-
-    required_policy = "admin"
-
-    @extend_schema(
-        tags=["users"],
-        summary="One user",
-        operation_id="api_users_detail",
-        responses={200: UserSerializer, **errors(401, 403, 404)},
-    )
-    def get(self, request, pk: int):
-        user = selectors.user_get(pk=pk)
-        if user is None:
-            raise exceptions.NotFound()
-        return Response(UserSerializer(user).data)
-
-    @extend_schema(
-        tags=["users"],
-        summary="Change a user's level, activity, names or email (assignment rules apply)",
-        request=UserUpdateSerializer,
-        responses={200: UserSerializer, **errors(400, 401, 403, 404, 409, 415)},
-    )
-    def patch(self, request, pk: int):
-        changes = validated(UserUpdateSerializer, request.data, partial=True)
-        user = services.user_update_by_admin(actor=request.user, target_pk=pk, **changes)
-        return Response(UserSerializer(user).data)
