@@ -81,10 +81,3 @@ class LoginSession(models.Model):
     def is_usable(self) -> bool:
         """Whether tokens of this session may still be accepted."""
         return self.revoked_at is None and self.expires_at > timezone.now()
-
-    def revoke(self, reason: str) -> None:
-        """Mark the session revoked (idempotent)."""
-        if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.revoked_reason = reason
-            self.save(update_fields=["revoked_at", "revoked_reason"])

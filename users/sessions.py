@@ -67,7 +67,7 @@ def session_refresh(*, raw_refresh: str) -> IssuedTokens:
             raise AuthenticationFailed("Session has ended.", code="session_revoked")
         replayed = session.refresh_jti != claims.jti
         if replayed:
-            session.revoke("refresh_reuse")
+            session_revoke(session_id=session.pk, reason="refresh_reuse")
         else:
             issued = _issue(user=session.user, session=session)
             session.save(update_fields=["refresh_jti", "expires_at"])

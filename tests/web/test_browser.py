@@ -152,6 +152,7 @@ def test_an_admin_changes_a_level_and_that_users_catalog_changes(browser, page, 
     sign_in(page, users[Level.ADMIN], then="/users")
     page.get_by_label("Search users").fill(reader.username)
     page.get_by_role("button", name="Search").click()
+    expect(page.locator("#users tr")).to_have_count(1)
     level = page.get_by_label(f"Level of {reader.username}")
     # A refusal of the API is shown as a plain message, and the choice is put back.
     level.select_option("Owner")

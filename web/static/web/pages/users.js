@@ -39,8 +39,12 @@ function row(user) {
     element("td", {}, active));
 }
 
+let latestSearch = 0;
+
 async function search(text) {
+  const mine = ++latestSearch;
   const body = await api(`/api/users/?page_size=100&search=${encodeURIComponent(text)}`);
+  if (mine !== latestSearch) return; // a newer search was sent meanwhile: its answer wins
   document.getElementById("users").replaceChildren(...body.results.map(row));
   document.getElementById("users-table").hidden = body.results.length === 0;
   say(body.count === 0 ? "No users match." : `${body.count} users.`);
