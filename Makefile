@@ -17,12 +17,17 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The real OpenID Connect provider the single sign-on tests run (npm's oidc-provider).
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+$(OIDC_PROVIDER): tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+
 ## run: create the venv, install, migrate and serve on http://127.0.0.1:8000 (SQLite)
 run: $(VENV)/.runtime
 	PATH="$(CURDIR)/$(BIN):$$PATH" HOST="$${HOST:-127.0.0.1}" ./run_web.sh
 
 ## test: lint, then the whole suite (SQLite unless DATABASE_URL says otherwise)
-test: $(VENV)/.dev lint
+test: $(VENV)/.dev $(OIDC_PROVIDER) lint
 	$(BIN)/pytest
 
 ## bench: end-to-end run latency and throughput against the real server (bench/runs.py)

@@ -26,6 +26,7 @@ fi
 "$PYTHON" manage.py ensure_owner
 "$PYTHON" manage.py sync_scripts
 "$PYTHON" manage.py purge_login_sessions
+"$PYTHON" manage.py clearsessions
 # Queue bookkeeping only: the runs themselves (and their history) are kept in scripts_api_run.
 "$PYTHON" manage.py prune_db_task_results --min-age-days 7
 

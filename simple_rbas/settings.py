@@ -7,6 +7,7 @@ cookie configuration that browsers would silently reject.
 
 import hashlib
 import hmac
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -122,16 +123,56 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-SIGNUP_MODE = env.str("SIGNUP_MODE", default="open")
+SIGNUP_ALLOWED_DOMAINS = [d.lower() for d in env.list("SIGNUP_ALLOWED_DOMAINS", default=[])]
+# Naming the allowed domains is enough to close signup to every other domain.
+SIGNUP_MODE = env.str("SIGNUP_MODE", default="") or ("domain" if SIGNUP_ALLOWED_DOMAINS else "open")
 if SIGNUP_MODE not in {"open", "domain", "closed"}:
     raise ImproperlyConfigured("SIGNUP_MODE must be one of: open, domain, closed.")
-SIGNUP_ALLOWED_DOMAINS = [d.lower() for d in env.list("SIGNUP_ALLOWED_DOMAINS", default=[])]
 if SIGNUP_MODE == "domain" and not SIGNUP_ALLOWED_DOMAINS:
     raise ImproperlyConfigured("SIGNUP_MODE=domain needs SIGNUP_ALLOWED_DOMAINS.")
 DEFAULT_LEVEL = env.str("DEFAULT_LEVEL", default="read_only")
 if DEFAULT_LEVEL not in {"investor", "write", "read_only"}:
     # Self-service signup must never hand out the owner or admin level.
     raise ImproperlyConfigured("DEFAULT_LEVEL must be one of: investor, write, read_only.")
+
+# --- Single sign-on (OpenID Connect) ---------------------------------------------------------
+
+# Each provider is configured by OIDC_<NAME>_<SETTING>; `google` is a preset that needs only
+# its client id and secret (and is offered by default once its client id is set).
+OIDC_PROVIDER_SETTINGS = ("CLIENT_ID", "CLIENT_SECRET", "ISSUER", "TITLE", "SCOPES")
+OIDC_PRESETS = {"google": {"ISSUER": "https://accounts.google.com", "TITLE": "Google"}}
+OIDC_PROVIDER_NAMES = env.list("OIDC_PROVIDERS", default=[]) or (
+    ["google"] if env.str("OIDC_GOOGLE_CLIENT_ID", default="") else []
+)
+OIDC_PROVIDERS = {}
+for _name in OIDC_PROVIDER_NAMES:
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,30}", _name):
+        raise ImproperlyConfigured(f"OIDC_PROVIDERS: {_name!r} is not a lowercase name.")
+    _preset = OIDC_PRESETS.get(_name, {})
+    _values = {
+        key: env.str(f"OIDC_{_name.upper()}_{key}", default=_preset.get(key, ""))
+        for key in OIDC_PROVIDER_SETTINGS
+    }
+    _missing = [key for key in ("CLIENT_ID", "CLIENT_SECRET", "ISSUER") if not _values[key]]
+    if _missing:
+        _names = ", ".join(f"OIDC_{_name.upper()}_{key}" for key in _missing)
+        raise ImproperlyConfigured(f"OIDC provider {_name!r} needs {_names}.")
+    OIDC_PROVIDERS[_name] = {
+        "client_id": _values["CLIENT_ID"],
+        "client_secret": _values["CLIENT_SECRET"],
+        "issuer": _values["ISSUER"].rstrip("/"),
+        "title": _values["TITLE"] or _name.capitalize(),
+        "scopes": _values["SCOPES"] or "openid email profile",
+    }
+# Levels from the provider: the claim to read (e.g. groups) and claim value -> level key, in
+# priority order. A claim the provider does not send leaves levels alone.
+OIDC_LEVEL_CLAIM = env.str("OIDC_LEVEL_CLAIM", default="")
+OIDC_LEVEL_MAP = env.dict("OIDC_LEVEL_MAP", default={})
+if set(OIDC_LEVEL_MAP.values()) - {"owner", "investor", "admin", "write", "read_only"}:
+    raise ImproperlyConfigured(
+        "OIDC_LEVEL_MAP values must be level keys: owner, investor, admin, write, read_only."
+    )
+OIDC_TIMEOUT_SECONDS = env.float("OIDC_TIMEOUT_SECONDS", default=10)
 
 # --- Tokens and cookies ---------------------------------------------------------------------
 
@@ -158,8 +199,11 @@ if COOKIE_SAMESITE == "None" and not COOKIE_SECURE:
 CSRF_COOKIE_SECURE = COOKIE_SECURE
 CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
 CSRF_COOKIE_HTTPONLY = False  # the front end reads it to send X-CSRFToken
-SESSION_COOKIE_SECURE = COOKIE_SECURE  # the Django admin's session
-SESSION_COOKIE_SAMESITE = COOKIE_SAMESITE
+# Django's session serves the admin and holds a single sign-on's state between the redirect to
+# the provider and its return. That return is a cross-site navigation, which a Strict cookie
+# would miss, so the session cookie stays Lax whatever COOKIE_SAMESITE says.
+SESSION_COOKIE_SECURE = COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Scripts, runs and workers -------------------------------------------------------------
 

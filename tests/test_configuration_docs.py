@@ -38,3 +38,11 @@ def test_every_variable_is_in_env_example_with_a_comment():
 def test_every_variable_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     assert sorted(v for v in variables_read() if v not in readme) == []
+
+
+def test_every_per_provider_setting_is_in_the_readme():
+    from django.conf import settings
+
+    readme = (ROOT / "README.md").read_text()
+    names = [f"OIDC_<NAME>_{key}" for key in settings.OIDC_PROVIDER_SETTINGS]
+    assert [name for name in names if name not in readme] == []

@@ -87,6 +87,10 @@ def test_explicit_jwt_key_is_used():
         ({"SIGNUP_MODE": "maybe"}, "SIGNUP_MODE"),
         ({"SIGNUP_MODE": "domain"}, "SIGNUP_ALLOWED_DOMAINS"),
         ({"COOKIE_SAMESITE": "Sometimes"}, "COOKIE_SAMESITE"),
+        ({"OIDC_PROVIDERS": "corp", "OIDC_CORP_CLIENT_ID": "id"}, "OIDC_CORP_CLIENT_SECRET"),
+        ({"OIDC_PROVIDERS": "Corp/1"}, "not a lowercase name"),
+        ({"OIDC_GOOGLE_CLIENT_ID": "id"}, "OIDC_GOOGLE_CLIENT_SECRET"),
+        ({"OIDC_LEVEL_MAP": "staff=superuser"}, "OIDC_LEVEL_MAP"),
     ],
 )
 def test_other_unsafe_settings_refuse_to_start(env, message):
@@ -121,3 +125,71 @@ def test_cors_allows_credentials_for_listed_origins(api_client, db, settings):
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
     )
     assert "Access-Control-Allow-Origin" not in refused
+
+
+def probe(expression: str, **env: str):
+    """The value of `expression` over the settings module `s`, loaded with `env`."""
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    clean |= {"DJANGO_READ_DOT_ENV_FILE": "false", "SECRET_KEY": "k" * 50, **env}
+    code = f"import json; from simple_rbas import settings as s; print(json.dumps({expression}))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_google_workspace_needs_three_variables():
+    loaded = probe(
+        "[s.OIDC_PROVIDERS, s.SIGNUP_MODE, s.SIGNUP_ALLOWED_DOMAINS]",
+        OIDC_GOOGLE_CLIENT_ID="1234.apps.googleusercontent.com",
+        OIDC_GOOGLE_CLIENT_SECRET="GOCSPX-secret",
+        SIGNUP_ALLOWED_DOMAINS="Example.com",
+    )
+    assert loaded == [
+        {
+            "google": {
+                "client_id": "1234.apps.googleusercontent.com",
+                "client_secret": "GOCSPX-secret",
+                "issuer": "https://accounts.google.com",
+                "title": "Google",
+                "scopes": "openid email profile",
+            }
+        },
+        "domain",
+        ["example.com"],
+    ]
+
+
+def test_any_provider_is_configured_by_its_name():
+    providers = probe(
+        "s.OIDC_PROVIDERS",
+        OIDC_PROVIDERS="corp",
+        OIDC_CORP_CLIENT_ID="rbas",
+        OIDC_CORP_CLIENT_SECRET="secret",
+        OIDC_CORP_ISSUER="https://login.corp.example/",
+        OIDC_CORP_TITLE="Corp SSO",
+    )
+    assert providers == {
+        "corp": {
+            "client_id": "rbas",
+            "client_secret": "secret",
+            "issuer": "https://login.corp.example",
+            "title": "Corp SSO",
+            "scopes": "openid email profile",
+        }
+    }
+
+
+def test_single_sign_on_is_off_and_signup_open_by_default():
+    assert probe("[s.OIDC_PROVIDERS, s.SIGNUP_MODE]") == [{}, "open"]
+    # As written in .env.example: empty values mean the defaults.
+    assert probe("[s.OIDC_PROVIDERS, s.SIGNUP_MODE]", OIDC_PROVIDERS="", SIGNUP_MODE="") == [
+        {},
+        "open",
+    ]
+
+
+def test_the_level_map_keeps_its_order():
+    level_map = probe("list(s.OIDC_LEVEL_MAP.items())", OIDC_LEVEL_MAP="b=admin,a=write")
+    assert level_map == [["b", "admin"], ["a", "write"]]

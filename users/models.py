@@ -81,3 +81,32 @@ class LoginSession(models.Model):
     def is_usable(self) -> bool:
         """Whether tokens of this session may still be accepted."""
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class SsoIdentity(models.Model):
+    """A user's account at an OpenID Connect provider, bound to the provider's stable `sub`.
+
+    The email only finds the account at the first sign-in; later sign-ins follow `subject`, so
+    an email that changes at the provider cannot lead to somebody else's account.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    provider = models.CharField(max_length=31)
+    subject = models.CharField(max_length=255)
+    email = models.EmailField(help_text="The email the provider vouched for at linking time.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_login_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "subject"], name="users_ssoidentity_subject_unique"
+            ),
+            # One identity per provider and user: a second `sub` cannot claim a linked account.
+            models.UniqueConstraint(
+                fields=["user", "provider"], name="users_ssoidentity_user_provider_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} identity {self.subject} of user {self.user_id}"

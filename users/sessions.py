@@ -46,6 +46,11 @@ def session_login(*, request: HttpRequest, username: str, password: str) -> Issu
     user = authenticate(request, username=username, password=password)
     if user is None:
         raise _invalid_credentials()
+    return session_start(user=user)
+
+
+def session_start(*, user: User) -> IssuedTokens:
+    """Start a login session for a user whose identity is already proven (password or SSO)."""
     session = LoginSession(id=uuid.uuid4(), user=user)
     issued = _issue(user=user, session=session)
     session.save(force_insert=True)

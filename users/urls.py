@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from users import legacy, user_views, views
+from users import legacy, oidc_views, user_views, views
 
 api_urlpatterns = [
     path("auth/signup/", views.SignupView.as_view(), name="signup"),
@@ -12,6 +12,15 @@ api_urlpatterns = [
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
     path("auth/me/", views.MeView.as_view(), name="me"),
     path("auth/password/", views.PasswordChangeView.as_view(), name="password"),
+    path("auth/oidc/", oidc_views.ProviderListView.as_view(), name="oidc-providers"),
+    path(
+        "auth/oidc/<str:provider>/login/", oidc_views.ProviderLoginView.as_view(), name="oidc-login"
+    ),
+    path(
+        "auth/oidc/<str:provider>/callback/",
+        oidc_views.ProviderCallbackView.as_view(),
+        name="oidc-callback",
+    ),
     path("access/<str:policy>/", views.AccessView.as_view(), name="access"),
     path("users/", user_views.UserListView.as_view(), name="user-list"),
     path("users/<int:pk>/", user_views.UserDetailView.as_view(), name="user-detail"),

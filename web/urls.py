@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from web.views import PageView
+from web.views import LoginPageView, PageView
 
 urlpatterns = [
     path("", PageView.as_view(page="catalog"), name="web-catalog"),
-    path("login", PageView.as_view(page="login"), name="web-login"),
+    path("login", LoginPageView.as_view(), name="web-login"),
     path("scripts/<slug:slug>", PageView.as_view(page="script"), name="web-script"),
     path("runs", PageView.as_view(page="runs"), name="web-runs"),
     path("runs/<uuid:pk>", PageView.as_view(page="run"), name="web-run"),

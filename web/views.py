@@ -1,10 +1,13 @@
 """Pages of the web app. Each is an HTML shell; its data comes from the JSON API, exactly as
 for a separate front end (HTTP-only cookies, the X-CSRFToken header)."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.views.generic import TemplateView
 
-from users import roles
+from users import oidc, roles, sso
+from users.oidc_views import safe_next
 
 # Only this site's own scripts, styles and API: no inline script, no CDN, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -33,3 +36,21 @@ class PageView(TemplateView):
         response = super().dispatch(request, *args, **kwargs)
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         return response
+
+
+class LoginPageView(PageView):
+    """The sign-in page: password form, "Sign in with <provider>" buttons, and the message of a
+    single sign-on that failed (chosen by code, so no text from the URL reaches the page)."""
+
+    page = "login"
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        next_path = safe_next(self.request.GET.get("next"))
+        query = "" if next_path == "/" else "?" + urlencode({"next": next_path})
+        context["sso_providers"] = [
+            {"title": provider.title, "url": f"/api/auth/oidc/{provider.name}/login/{query}"}
+            for provider in oidc.providers().values()
+        ]
+        context["sso_error"] = sso.MESSAGES.get(self.request.GET.get("sso_error", ""), "")
+        return context

@@ -295,3 +295,54 @@ def test_swagger_ui_renders_every_operation_offline(page):
     page.wait_for_selector(".swagger-ui .opblock")
     assert page.locator(".opblock").count() >= 30
     assert page.console_errors == []
+
+
+@pytest.fixture
+def idp(live_server, settings, tmp_path):
+    """A real OpenID Connect provider whose client returns to the live server."""
+    from tests.oidc_provider import OidcProvider
+
+    callback = f"{live_server.url}/api/auth/oidc/test/callback/"
+    provider = OidcProvider(tmp_path, redirect_uris=[callback]).start()
+    settings.OIDC_PROVIDERS = provider.settings()
+    yield provider
+    provider.stop()
+
+
+def sign_in_at_provider(page, login: str) -> None:
+    """Fill in the provider's own sign-in and consent pages."""
+    page.locator("input[name=login]").fill(login)
+    page.locator("input[name=password]").fill("any password")
+    page.get_by_role("button", name="Sign-in").click()
+    page.get_by_role("button", name="Continue").click()
+
+
+def test_single_sign_on_through_the_providers_pages(page, idp, settings):
+    settings.DEFAULT_LEVEL = "write"
+    idp.add("casey-sub", "casey@example.com", given_name="Casey")
+    page.goto("/runs")
+    page.wait_for_url(re.compile(r"/login\?next=%2Fruns$"))
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+    page.wait_for_url(re.compile(rf"^{re.escape(idp.url)}/interaction/"))
+    sign_in_at_provider(page, "casey-sub")
+    page.wait_for_url(re.compile(r"^[^?]*/runs$"))
+    expect(page.locator("#whoami")).to_contain_text("casey")
+    page.console_errors.clear()  # the provider's page asks for web fonts it cannot reach
+    page.goto("/")
+    assert catalog_titles(page) == {"Say hello", "Sleep a while", "Price quote", "Write files"}
+    assert page.console_errors == []
+    assert User.objects.get(email="casey@example.com").level == Level.WRITE
+
+
+def test_a_refused_single_sign_on_explains_itself_on_the_sign_in_page(page, idp, settings):
+    settings.SIGNUP_MODE = "domain"
+    settings.SIGNUP_ALLOWED_DOMAINS = ["example.com"]
+    idp.add("outsider", "outsider@elsewhere.test")
+    page.goto("/login")
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+    sign_in_at_provider(page, "outsider")
+    page.wait_for_url(re.compile(r"/login\?sso_error=domain$"))
+    expect(page.locator("#sso-error")).to_have_text(
+        "Accounts from your email domain cannot sign in here."
+    )
+    assert not User.objects.filter(email="outsider@elsewhere.test").exists()

@@ -1,0 +1,147 @@
+"""Services for single sign-on: which account a provider's verified claims open, creating or
+linking it under SIGNUP_MODE, and the level the provider's claims map to."""
+
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from users import roles
+from users.models import SsoIdentity, User
+from users.oidc import SsoError
+from users.roles import Level
+from users.services import default_level
+
+# What the sign-in page says for each way a single sign-on can fail (codes are stable).
+MESSAGES = {
+    "cancelled": "Sign-in was cancelled at the provider.",
+    "state": "That sign-in link has expired or was already used. Please try again.",
+    "token": "The provider's answer could not be verified. Please try again.",
+    "unavailable": "The sign-in provider could not be reached. Please try again later.",
+    "email_unverified": "Your account at the provider has no verified email address.",
+    "domain": "Accounts from your email domain cannot sign in here.",
+    "signup_closed": "There is no account for your email address, and sign-up is closed.",
+    "linked_elsewhere": (
+        "The account with your email address is already linked to another account at this provider."
+    ),
+    "inactive": "Your account is deactivated.",
+}
+
+
+def _verified_email(claims: dict) -> str:
+    email = claims.get("email")
+    # Some providers send the boolean as a string.
+    if (
+        not isinstance(email, str)
+        or "@" not in email
+        or claims.get("email_verified")
+        not in (
+            True,
+            "true",
+        )
+    ):
+        raise SsoError("email_unverified")
+    return email.strip()
+
+
+def _check_signup(email: str, claims: dict) -> None:
+    """Refuse to create an account that SIGNUP_MODE does not allow (domain: email or `hd`)."""
+    if settings.SIGNUP_MODE == "closed":
+        raise SsoError("signup_closed")
+    if settings.SIGNUP_MODE == "domain":
+        domains = {email.rpartition("@")[2].lower(), str(claims.get("hd", "")).lower()}
+        if not domains & set(settings.SIGNUP_ALLOWED_DOMAINS):
+            raise SsoError("domain")
+
+
+def mapped_level(claims: dict) -> Level | None:
+    """The level OIDC_LEVEL_MAP gives the claims, DEFAULT_LEVEL when no value is mapped, or
+    None when the provider does not send OIDC_LEVEL_CLAIM at all (levels are left alone)."""
+    claim = settings.OIDC_LEVEL_CLAIM
+    if not claim or claim not in claims:
+        return None
+    values = claims[claim]
+    values = {str(v) for v in values} if isinstance(values, list) else {str(values)}
+    for value, key in settings.OIDC_LEVEL_MAP.items():
+        if value in values:
+            return roles.LEVELS_BY_KEY[key]
+    return default_level()
+
+
+def _free_username(claims: dict, email: str) -> str:
+    """A username for a new account: the provider's preferred one or the email's local part."""
+    wanted = claims.get("preferred_username") or email.partition("@")[0]
+    base = re.sub(r"[^\w.@+-]", "", str(wanted))[:140] or "user"
+    candidate, number = base, 1
+    while User.objects.filter(username__iexact=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def _create_user(email: str, claims: dict, level: Level | None) -> User:
+    user = User(
+        username=_free_username(claims, email),
+        email=email,
+        first_name=str(claims.get("given_name", ""))[:150],
+        last_name=str(claims.get("family_name", ""))[:150],
+        level=default_level() if level is None else level,
+    )
+    user.set_unusable_password()  # signs in through the provider until someone sets one
+    user.save(force_insert=True)
+    return user
+
+
+def _set_level(user: User, level: Level) -> None:
+    """Apply a mapped level, except that the last active owner is never demoted."""
+    if user.level == level:
+        return
+    if user.level == Level.OWNER:
+        owners = User.objects.select_for_update().filter(level=Level.OWNER, is_active=True)
+        if list(owners.values_list("pk", flat=True)) == [user.pk]:
+            return
+    user.level = level
+    user.save(update_fields=["level"])
+
+
+def _sign_in(*, provider: str, claims: dict) -> User:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject or len(subject) > 255:
+        raise SsoError("token", "no usable sub claim")
+    level = mapped_level(claims)
+    identity = (
+        SsoIdentity.objects.select_related("user")
+        .filter(provider=provider, subject=subject)
+        .first()
+    )
+    if identity is not None:
+        user = identity.user
+    else:
+        email = _verified_email(claims)
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            _check_signup(email, claims)
+            user = _create_user(email, claims, level)
+        elif SsoIdentity.objects.filter(user=user, provider=provider).exists():
+            raise SsoError("linked_elsewhere")
+        identity = SsoIdentity(user=user, provider=provider, subject=subject, email=email)
+    if not user.is_active:
+        raise SsoError("inactive")
+    if level is not None:
+        _set_level(user, level)
+    identity.last_login_at = timezone.now()
+    identity.save()
+    return user
+
+
+def sso_sign_in(*, provider: str, claims: dict) -> User:
+    """Return the active user that a provider's verified claims sign in, linking or creating
+    the account as SIGNUP_MODE allows; a refusal (SsoError) writes nothing."""
+    try:
+        with transaction.atomic():
+            return _sign_in(provider=provider, claims=claims)
+    except IntegrityError:
+        # A concurrent first sign-in of the same person won the race; theirs is linked now.
+        with transaction.atomic():
+            return _sign_in(provider=provider, claims=claims)
