@@ -45,12 +45,15 @@ def _verified_email(claims: dict) -> str:
     return email.strip()
 
 
-def _check_signup(email: str, claims: dict) -> None:
-    """Refuse to create an account that SIGNUP_MODE does not allow (domain: email or `hd`)."""
+def _check_signup(provider: str, email: str, claims: dict) -> None:
+    """Refuse to create an account that SIGNUP_MODE does not allow: in domain mode the email's
+    domain must be allowed, or, from Google only, the Workspace domain in its `hd` claim."""
     if settings.SIGNUP_MODE == "closed":
         raise SsoError("signup_closed")
     if settings.SIGNUP_MODE == "domain":
-        domains = {email.rpartition("@")[2].lower(), str(claims.get("hd", "")).lower()}
+        domains = {email.rpartition("@")[2].lower()}
+        if provider == "google":
+            domains.add(str(claims.get("hd", "")).lower())
         if not domains & set(settings.SIGNUP_ALLOWED_DOMAINS):
             raise SsoError("domain")
 
@@ -121,7 +124,7 @@ def _sign_in(*, provider: str, claims: dict) -> User:
         email = _verified_email(claims)
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            _check_signup(email, claims)
+            _check_signup(provider, email, claims)
             user = _create_user(email, claims, level)
         elif SsoIdentity.objects.filter(user=user, provider=provider).exists():
             raise SsoError("linked_elsewhere")
