@@ -24,6 +24,9 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
 timeout = graceful_timeout + 30
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No `gunicornc` control socket: it would live in $HOME (/app), which the image keeps read-only,
+# and nothing here uses it.
+control_socket_disable = True
 
 # Django logs one JSON line per request (with the user id); gunicorn's own access log, in the
 # same shape, is there for when the request never reaches Django.

@@ -9,6 +9,13 @@ from rest_framework.views import APIView
 
 from users import roles
 
+
+def pending_migrations() -> int:
+    """How many migrations the database still lacks (DatabaseError when it does not answer)."""
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 STATUS = inline_serializer(
     "Status",
     {"status": serializers.CharField(), "reason": serializers.CharField(required=False)},
@@ -40,8 +47,7 @@ class ReadyView(APIView):
     )
     def get(self, request):
         try:
-            executor = MigrationExecutor(connection)
-            pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            pending = pending_migrations()
         except DatabaseError:
             return Response(
                 {"status": "unavailable", "reason": "database unreachable"},
@@ -49,7 +55,7 @@ class ReadyView(APIView):
             )
         if pending:
             return Response(
-                {"status": "unavailable", "reason": f"{len(pending)} migrations pending"},
+                {"status": "unavailable", "reason": f"{pending} migrations pending"},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         return Response({"status": "ok"})

@@ -98,3 +98,26 @@ def test_an_idle_worker_is_woken_by_a_new_run_instead_of_polling(
     assert response.status_code == 200
     assert response.json()["status"] == "succeeded"
     assert time.monotonic() - started < 5
+
+
+def test_a_worker_started_before_the_migrations_waits_for_them(transactional_db):
+    import threading
+
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from scripts_api.management.commands.db_worker import wait_for_migrations
+
+    recorder = MigrationRecorder(connection)
+    missing = list(recorder.migration_qs.filter(app="scripts_api").values_list("app", "name"))
+    recorder.migration_qs.filter(app="scripts_api").delete()
+    waiter = threading.Thread(target=wait_for_migrations, kwargs={"poll_seconds": 0.05})
+    try:
+        waiter.start()
+        time.sleep(0.5)
+        assert waiter.is_alive()  # still waiting, not crashed
+    finally:
+        for app, name in missing:
+            recorder.record_applied(app, name)
+    waiter.join(timeout=10)
+    assert not waiter.is_alive()

@@ -5,15 +5,17 @@ Compared with the library's command, this one
   queued run starts within milliseconds while an idle worker barely touches the database;
   `--interval` becomes the longest sleep between polls (default 0.5 s);
 - starts the sandbox server before the first task, so the first run does not pay for it;
-- runs a lease reaper thread that ends as failed the runs whose worker died mid-run.
+- runs a lease reaper thread that ends as failed the runs whose worker died mid-run;
+- waits for the database and its migrations instead of crashing when started before them.
 Claiming, running and recording tasks are the library's own (`Worker.run_task`, `claim`).
 """
 
 import logging
 import threading
+import time
 
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, connection
+from django.db import DatabaseError, OperationalError, close_old_connections, connection
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
@@ -21,9 +23,31 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from scripts_api.execution import runs_reap_expired
 from scripts_api.sandbox import get_sandbox
 from scripts_api.wakeup import Waker
+from simple_rbas.health import pending_migrations
 
 logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 0.5
+
+
+def wait_for_migrations(poll_seconds: float = 2.0) -> None:
+    """Return once the database answers and has every migration. A worker may start before
+    the web has migrated (as in the stack, where both start together): it waits, not crashes."""
+    said = None
+    while True:
+        try:
+            pending = pending_migrations()
+        except DatabaseError as error:
+            pending, reason = -1, f"the database does not answer ({error})"
+        else:
+            reason = f"{pending} migrations are not applied yet"
+        finally:
+            connection.close()
+        if pending == 0:
+            return
+        if reason != said:
+            logger.warning("Waiting: %s.", reason)
+            said = reason
+        time.sleep(poll_seconds)
 
 
 def reap_forever() -> None:
@@ -94,6 +118,7 @@ class Command(db_worker.Command):
         self.configure_logging(verbosity)
         if reload:
             logger.warning("--reload is not supported by this worker; ignoring it.")
+        wait_for_migrations()
         waker = Waker()
         sandbox = get_sandbox()
         sandbox.start()
