@@ -38,6 +38,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/shellcheck run_web.sh deploy/container-smoke.sh .ci/run
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
