@@ -119,7 +119,13 @@ if [ "$ENGINE" = podman ]; then
     # Docker's image format keeps HEALTHCHECK; the machine's CA bundle lets pip reach PyPI.
     build+=(--format docker --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro)
 fi
+previous=$("${engine[@]}" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 "${build[@]}" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "image build"; }
+# The last run's image is now untagged: drop it, so repeated runs do not fill the disk (the
+# build's layer cache stays).
+if [ -n "$previous" ] && [ "$previous" != "$("${engine[@]}" image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+    "${engine[@]}" rmi "$previous" >/dev/null 2>&1 || true
+fi
 rm -f "${decoys[@]}"
 decoys=()
 

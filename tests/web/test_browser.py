@@ -133,6 +133,22 @@ def test_a_long_run_shows_progress_and_can_be_cancelled(page, users, start_worke
     assert page.get_by_role("button", name="Run again").is_visible()
 
 
+def test_the_navigation_stays_hidden_until_the_user_is_known(page, users):
+    sign_in(page, users[Level.READ_ONLY], then="/runs")
+    held = []
+    page.route("**/api/auth/me/", lambda route: held.append(route))
+    page.goto("/")
+    for _ in range(100):  # Playwright delivers the route while it waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    # Sign out is not offered before its handler exists (the page has not heard from the API).
+    expect(page.locator("#nav")).to_be_hidden()
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    held[0].continue_()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
 def test_signing_out_returns_to_the_sign_in_page(page, users):
     sign_in(page, users[Level.READ_ONLY])
     page.get_by_role("button", name="Sign out").click()
