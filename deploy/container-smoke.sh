@@ -55,7 +55,7 @@ cleanup() {
             "${engine[@]}" logs --tail 40 "$name" >&2 2>&1 || true
         done
     fi
-    "${engine[@]}" rm --force --time 0 "$WEB" "$WORKER" >/dev/null 2>&1 || true
+    "${engine[@]}" rm --force "$WEB" "$WORKER" >/dev/null 2>&1 || true
     psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
     rm -f "${decoys[@]}"
     rm -rf "$WORK"
