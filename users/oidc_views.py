@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.middleware.csrf import rotate_token
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -47,6 +48,11 @@ def sign_in_page(code: str, next_path: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(f"{SIGN_IN_PAGE}?{urlencode(query)}")
 
 
+def login_url(provider: oidc.Provider) -> str:
+    """The path that starts a sign-in with `provider`."""
+    return reverse("oidc-login", args=[provider.name])
+
+
 class ProviderSerializer(serializers.Serializer):
     """A provider on offer: `login_url` starts its sign-in."""
 
@@ -55,7 +61,7 @@ class ProviderSerializer(serializers.Serializer):
     login_url = serializers.SerializerMethodField()
 
     def get_login_url(self, provider: oidc.Provider) -> str:
-        return f"/api/auth/oidc/{provider.name}/login/"
+        return login_url(provider)
 
 
 class SsoView(APIView):

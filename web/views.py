@@ -7,7 +7,7 @@ from django.conf import settings
 from django.views.generic import TemplateView
 
 from users import oidc, roles, sso
-from users.oidc_views import safe_next
+from users.oidc_views import login_url, safe_next
 
 # Only this site's own scripts, styles and API: no inline script, no CDN, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -49,7 +49,7 @@ class LoginPageView(PageView):
         next_path = safe_next(self.request.GET.get("next"))
         query = "" if next_path == "/" else "?" + urlencode({"next": next_path})
         context["sso_providers"] = [
-            {"title": provider.title, "url": f"/api/auth/oidc/{provider.name}/login/{query}"}
+            {"title": provider.title, "url": login_url(provider) + query}
             for provider in oidc.providers().values()
         ]
         context["sso_error"] = sso.MESSAGES.get(self.request.GET.get("sso_error", ""), "")
