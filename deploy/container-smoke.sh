@@ -62,6 +62,7 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT  # so that an interrupted run cleans up too
 
 debian_mirror() {
     # The Debian mirror this machine's apt already uses (deb822 .sources or one-line .list).
