@@ -303,6 +303,21 @@ def test_starting_sign_ins_counts_against_the_login_limit_per_address(idp):
     assert codes == [302] * 20 + [429]
 
 
+def test_a_provider_that_goes_down_before_the_code_exchange_ends_on_the_sign_in_page(
+    tmp_path, settings, db
+):
+    provider = OidcProvider(tmp_path, redirect_uris=[CALLBACK]).start()
+    try:
+        settings.OIDC_PROVIDERS = provider.settings()
+        provider.add("alice-sub", "alice@example.com")
+        client = Client()
+        callback = ProviderAgent(provider).sign_in(start(client), "alice-sub")
+    finally:
+        provider.stop()
+    refused_with(finish(client, callback), "unavailable")
+    assert not User.objects.exists()
+
+
 def test_discovery_must_name_the_configured_issuer(idp, settings):
     settings.OIDC_PROVIDERS = idp.settings(issuer=idp.url.replace("127.0.0.1", "localhost"))
     refused_with(Client().get("/api/auth/oidc/test/login/"), "unavailable")
