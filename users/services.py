@@ -68,16 +68,41 @@ def user_create(
     return user
 
 
+def signup_refusal(email: str, *, vouched_domain: str = "") -> str | None:
+    """Why `SIGNUP_MODE` refuses a new account for `email` ("closed" or "domain"), or None.
+
+    In domain mode the email's domain must be allowed, or `vouched_domain`, a domain an identity
+    provider vouches for (Google's Workspace `hd` claim).
+    """
+    if settings.SIGNUP_MODE == "closed":
+        return "closed"
+    if settings.SIGNUP_MODE == "domain":
+        domains = {email.rpartition("@")[2].lower(), vouched_domain.lower()}
+        if not domains & set(settings.SIGNUP_ALLOWED_DOMAINS):
+            return "domain"
+    return None
+
+
+def active_owner_pks_locked() -> list[int]:
+    """The active owners' ids, their rows locked in one order (so that two concurrent demotions
+    cannot both pass the last-owner rule, nor deadlock). Call inside a transaction."""
+    return list(
+        User.objects.select_for_update()
+        .filter(level=Level.OWNER, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def user_signup(*, username: str, email: str, password: str, **names: str) -> User:
     """Self-service signup under `SIGNUP_MODE`, always at the default level."""
-    if settings.SIGNUP_MODE == "closed":
+    refusal = signup_refusal(email)
+    if refusal == "closed":
         raise exceptions.PermissionDenied("Signup is closed.", code="signup_closed")
-    if settings.SIGNUP_MODE == "domain":
-        domain = email.rpartition("@")[2].lower()
-        if domain not in settings.SIGNUP_ALLOWED_DOMAINS:
-            raise exceptions.PermissionDenied(
-                "Signup is not open to this email domain.", code="signup_domain_not_allowed"
-            )
+    if refusal == "domain":
+        raise exceptions.PermissionDenied(
+            "Signup is not open to this email domain.", code="signup_domain_not_allowed"
+        )
     return user_create(
         username=username, email=email, password=password, level=default_level(), **names
     )
@@ -143,12 +168,7 @@ def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:
     time cannot both succeed and cannot deadlock.
     """
     with transaction.atomic():
-        active_owners = list(
-            User.objects.select_for_update()
-            .filter(level=Level.OWNER, is_active=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        active_owners = active_owner_pks_locked()
         target = User.objects.select_for_update().filter(pk=target_pk).first()
         if target is None:
             raise exceptions.NotFound()

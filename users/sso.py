@@ -11,7 +11,7 @@ from users import roles
 from users.models import SsoIdentity, User
 from users.oidc import SsoError
 from users.roles import Level
-from users.services import default_level
+from users.services import active_owner_pks_locked, default_level, signup_refusal
 
 # What the sign-in page says for each way a single sign-on can fail (codes are stable).
 MESSAGES = {
@@ -46,16 +46,12 @@ def _verified_email(claims: dict) -> str:
 
 
 def _check_signup(provider: str, email: str, claims: dict) -> None:
-    """Refuse to create an account that SIGNUP_MODE does not allow: in domain mode the email's
-    domain must be allowed, or, from Google only, the Workspace domain in its `hd` claim."""
-    if settings.SIGNUP_MODE == "closed":
-        raise SsoError("signup_closed")
-    if settings.SIGNUP_MODE == "domain":
-        domains = {email.rpartition("@")[2].lower()}
-        if provider == "google":
-            domains.add(str(claims.get("hd", "")).lower())
-        if not domains & set(settings.SIGNUP_ALLOWED_DOMAINS):
-            raise SsoError("domain")
+    """Refuse to create an account that SIGNUP_MODE does not allow; Google's `hd` claim (its
+    Workspace domain) counts as an allowed domain, from Google only."""
+    vouched = str(claims.get("hd", "")) if provider == "google" else ""
+    refusal = signup_refusal(email, vouched_domain=vouched)
+    if refusal is not None:
+        raise SsoError("signup_closed" if refusal == "closed" else "domain")
 
 
 def mapped_level(claims: dict) -> Level | None:
@@ -100,10 +96,8 @@ def _set_level(user: User, level: Level) -> None:
     """Apply a mapped level, except that the last active owner is never demoted."""
     if user.level == level:
         return
-    if user.level == Level.OWNER:
-        owners = User.objects.select_for_update().filter(level=Level.OWNER, is_active=True)
-        if list(owners.values_list("pk", flat=True)) == [user.pk]:
-            return
+    if user.level == Level.OWNER and active_owner_pks_locked() == [user.pk]:
+        return
     user.level = level
     user.save(update_fields=["level"])
 
