@@ -1,4 +1,10 @@
-"""A run's life on a worker: claim it, hold its lease, run the sandbox, record the outcome."""
+"""A run's life on a worker: claim it, hold its lease, run the sandbox, record the outcome.
+
+A worker rides out database outages of any length: the lease monitor keeps the script running
+while the database is unreachable (and renews the lease as soon as it answers again), and the
+outcome is recorded once the database answers, however long that takes. A worker that dies
+instead leaves a run whose lease expires: `runs_reap_expired` ends it as failed.
+"""
 
 import logging
 import os
@@ -6,16 +12,25 @@ import shutil
 import socket
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from scripts_api import artifacts
-from scripts_api.models import Run, RunStatus
+from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
+from simple_rbas.database import (
+    UNAVAILABLE,
+    Backoff,
+    call_until_available,
+    discard_connection,
+    storable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,43 +40,107 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
 class LeaseMonitor:
-    """Polled by the sandbox while a run executes: renews the lease, reports a cancel request."""
+    """Polled by the sandbox while a run executes: renews the lease, reports a cancel request
+    ("cancelled") or a lease taken away ("lost"). While the database is unreachable the run goes
+    on: the monitor retries with growing delays and renews the lease once it answers."""
 
     def __init__(self, run_id, worker_id: str) -> None:
         self.run_id, self.worker_id = run_id, worker_id
         self.checked_at = self.renewed_at = time.monotonic()
+        self.retry_at = 0.0
+        self.backoff = Backoff(first=CANCEL_POLL_SECONDS, longest=5.0)
+        self.unreachable_since: float | None = None
 
     def __call__(self) -> str | None:
         now = time.monotonic()
+        if now < self.retry_at:
+            return None
+        try:
+            verdict = self._check(now)
+        except UNAVAILABLE as error:
+            if self.unreachable_since is None:
+                self.unreachable_since = now
+                logger.warning(
+                    "Run %s goes on while the database is unreachable (%s).", self.run_id, error
+                )
+            discard_connection()
+            self.retry_at = now + self.backoff.next()
+            return None
+        if self.unreachable_since is not None:
+            logger.warning(
+                "Run %s: the database answers again after %.1f s.",
+                self.run_id,
+                now - self.unreachable_since,
+            )
+            self.unreachable_since = None
+            self.backoff.reset()
+        return verdict
+
+    def _check(self, now: float) -> str | None:
         if now - self.renewed_at >= settings.RUN_HEARTBEAT_SECONDS:
-            self.renewed_at = now
             renewed = Run.objects.filter(
                 pk=self.run_id, status=RunStatus.RUNNING, worker_id=self.worker_id
             ).update(heartbeat_at=timezone.now())
             if not renewed:
-                return "lost"
+                return "lost"  # the lease was taken away: stop, nothing will be recorded
+            self.renewed_at = now
         if now - self.checked_at < CANCEL_POLL_SECONDS:
             return None
-        self.checked_at = now
         row = Run.objects.filter(pk=self.run_id).values("status", "cancel_requested_at").first()
+        self.checked_at = now
         if row is None or row["status"] != RunStatus.RUNNING:
-            return "lost"  # the lease was taken away: stop, nothing will be recorded
+            return "lost"
         return "cancelled" if row["cancel_requested_at"] else None
 
 
-def run_execute(*, run_id, worker_id: str = WORKER_ID) -> str:
-    """Execute a queued run and record how it ended; returns the final status.
-
-    A run that is no longer queued (cancelled, or already taken) is left alone.
-    """
+def run_claim(*, run_id, worker_id: str) -> bool:
+    """Mark a queued run as running on `worker_id`, starting its lease; False when it is not
+    queued (cancelled, or taken). Workers call it in the transaction that claims the run's task,
+    so that a worker killed right after the claim leaves a lease that expires, not a run that
+    stays queued."""
     now = timezone.now()
     claimed = Run.objects.filter(
         pk=run_id, status=RunStatus.QUEUED, cancel_requested_at__isnull=True
     ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker_id=worker_id)
-    if not claimed:
+    return bool(claimed)
+
+
+def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) -> str:
+    """Execute a run and record how it ended; returns the final status, "skipped" for a run
+    that is not this worker's to run (cancelled, or taken), "lost" when its lease was taken away.
+
+    `claimed`: the caller already claimed the run for `worker_id` (`run_claim`).
+    """
+
+    def load() -> Run | None:
+        if not claimed:
+            run_claim(run_id=run_id, worker_id=worker_id)
+        return (
+            Run.objects.select_related("script")
+            .filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id)
+            .first()
+        )
+
+    run = call_until_available(load, what=f"starting run {run_id}")
+    if run is None:
         return "skipped"
-    run = Run.objects.select_related("script").get(pk=run_id)
+    workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
+    try:
+        outcome, found, notes = _execute(run, worker_id, workdir)
+        recorded = call_until_available(
+            lambda: _record(run, worker_id, outcome, found, notes), what=f"recording run {run.pk}"
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return outcome.status if recorded else "lost"
+
+
+def _execute(run: Run, worker_id: str, workdir: Path):
+    """Run the script in the sandbox: its outcome and the artifacts to keep. Never raises
+    (but for SystemExit and KeyboardInterrupt): a failure of the worker is the run's outcome."""
     script = run.script
+    if not script.is_published:
+        return _failed("The script is no longer published."), [], []
     spec = RunSpec(
         source=script.source,
         filename=script.filename,
@@ -69,59 +148,124 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID) -> str:
         date_params=date_params(script.params_schema),
         timeout_seconds=script.timeout_seconds,
         memory_mb=script.memory_mb,
+        run_id=str(run.pk),
     )
-    workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
-    found, notes = [], []
     try:
-        try:
-            if not script.is_published:
-                outcome = Outcome(
-                    "failed", None, "The script is no longer published.", "", "", None
-                )
-            else:
-                outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
-                found, notes = artifacts.collect(workdir / "output")
-        except (SandboxError, OSError) as error:  # OSError: the working folder
-            logger.exception("Sandbox failure for run %s", run.pk)
-            outcome = Outcome("failed", None, str(error), "", "", None)
-        recorded = _record(run, worker_id, outcome, found, notes)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return outcome.status if recorded else "lost"
+        outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
+        found, notes = artifacts.collect(workdir / "output")
+    except (SandboxError, OSError) as error:  # OSError: the working folder
+        logger.exception("Sandbox failure for run %s", run.pk)
+        return _failed(f"The sandbox failed: {error}"), [], []
+    except Exception as error:
+        logger.exception("Run %s failed on its worker", run.pk)
+        return _failed(f"The worker failed while running the script: {_describe(error)}"), [], []
+    return outcome, found, notes
+
+
+def _failed(error: str) -> Outcome:
+    return Outcome("failed", None, error, "", "", None)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> bool:
     """Store the outcome and artifacts, unless the run's lease was lost meanwhile (then it was
-    already ended as failed, and nothing is kept)."""
+    already ended as failed, and nothing is kept). An outcome the database refuses is replaced
+    by a failure that says why; an unreachable database propagates (the caller retries)."""
     stderr = outcome.stderr + "".join(f"\n[artifact {note}]" for note in notes)
+    fields = {
+        "status": outcome.status,
+        "result": storable(outcome.result),
+        "stdout": storable(outcome.stdout),
+        "stderr": storable(stderr),
+        "exit_code": outcome.exit_code,
+        "error": storable(outcome.error),
+        "artifacts": [{"name": f.name, "size": f.size} for f in found],
+    }
+    try:
+        return _save(run, worker_id, fields, found)
+    except UNAVAILABLE:
+        raise
+    except DatabaseError as error:
+        logger.exception("The outcome of run %s could not be stored", run.pk)
+        fields = {
+            "status": RunStatus.FAILED,
+            "result": None,
+            "stdout": "",
+            "stderr": "",
+            "exit_code": outcome.exit_code,
+            "error": storable(
+                f"The run ended ({outcome.status}) but the database refused to store its "
+                f"outcome: {_describe(error)}"[:2000]
+            ),
+            "artifacts": [],
+        }
+        return _save(run, worker_id, fields, [])
+
+
+def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
     with transaction.atomic():
         recorded = Run.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id
         ).update(
-            status=outcome.status,
-            result=outcome.result,
-            stdout=outcome.stdout,
-            stderr=stderr,
-            exit_code=outcome.exit_code,
-            error=outcome.error,
-            artifacts=[{"name": f.name, "size": f.size} for f in found],
+            **fields,
             script_version=run.script.version,
             finished_at=timezone.now(),
             heartbeat_at=None,
         )
         if recorded:
             artifacts.store(run.pk, found)
-    return bool(recorded)
+    if recorded:
+        return True
+    # A retry after a commit whose acknowledgement was lost finds the run already recorded.
+    return Run.objects.filter(
+        pk=run.pk, worker_id=worker_id, status=fields["status"], error=fields["error"]
+    ).exists()
 
 
-def runs_reap_expired() -> int:
-    """End as failed the running runs whose worker stopped renewing their lease."""
+def run_abandon(*, run_id, worker_id: str, reason: str) -> bool:
+    """End a run this worker holds as failed with `reason` (the worker is stopping mid-run)."""
     now = timezone.now()
-    return Run.objects.lease_expired(now).update(
+    return bool(
+        Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id).update(
+            status=RunStatus.FAILED, error=reason, finished_at=now, heartbeat_at=None
+        )
+    )
+
+
+def runs_reap_expired(*, lease_seconds: float | None = None) -> int:
+    """End as failed the running runs whose worker stopped renewing their lease (by default
+    RUN_LEASE_SECONDS)."""
+    lease = settings.RUN_LEASE_SECONDS if lease_seconds is None else lease_seconds
+    now = timezone.now()
+    return Run.objects.lease_expired(now, lease).update(
         status=RunStatus.FAILED,
         error=(
-            "The worker running this run stopped responding (it was killed or its node was "
-            f"lost) and did not renew its lease for {settings.RUN_LEASE_SECONDS:g} s."
+            f"The worker running this run stopped renewing its lease for {lease:g} s: it was "
+            "killed, its node was lost, or it could not reach the database. The script's "
+            "outcome is unknown."
         ),
         finished_at=now,
+        heartbeat_at=None,
     )
+
+
+class WorkerLost(Exception):
+    """The worker holding a queue task died before marking it finished."""
+
+
+def tasks_reap_orphans() -> int:
+    """Mark as failed the queue tasks still `RUNNING` whose run has ended (their worker died
+    between recording the run and finishing the task): queue bookkeeping only."""
+    cutoff = timezone.now() - timedelta(seconds=settings.RUN_LEASE_SECONDS)
+    reaped = 0
+    for task in DBTaskResult.objects.running().filter(started_at__lt=cutoff):
+        run_id = task.args_kwargs.get("kwargs", {}).get("run_id")
+        status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+        if status in ACTIVE_STATUSES:
+            continue
+        task.set_failed(WorkerLost(f"The worker died before finishing this task; run {status}."))
+        reaped += 1
+    return reaped

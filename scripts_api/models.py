@@ -69,9 +69,10 @@ class RunQuerySet(models.QuerySet):
         """Runs queued or running."""
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def lease_expired(self, now=None):
-        """Running runs whose worker stopped renewing the lease."""
-        cutoff = (now or timezone.now()) - timedelta(seconds=settings.RUN_LEASE_SECONDS)
+    def lease_expired(self, now=None, lease_seconds: float | None = None):
+        """Running runs whose worker stopped renewing the lease (by default RUN_LEASE_SECONDS)."""
+        lease = settings.RUN_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        cutoff = (now or timezone.now()) - timedelta(seconds=lease)
         return self.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
 
 

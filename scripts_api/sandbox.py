@@ -21,8 +21,9 @@ import sys
 import sysconfig
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -61,6 +62,8 @@ class RunSpec:
     date_params: list[str]
     timeout_seconds: int
     memory_mb: int
+    # Names the run in every message between worker and sandbox server.
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class Outcome:
 
 
 class SandboxError(RuntimeError):
-    """The sandbox server could not be started or stopped answering."""
+    """The sandbox server could not be started, stopped answering or answered out of step."""
 
 
 @functools.cache
@@ -112,11 +115,18 @@ def _note_cut(text: str, was_cut: bool) -> str:
 
 
 class Sandbox:
-    """One sandbox server process and the runs it executes, one at a time."""
+    """One sandbox server process and the runs it executes, one at a time.
+
+    Every message of the protocol names its run, and anything unexpected (a message of another
+    run or out of order, an exception of any kind while a run executes, data left over from an
+    earlier run) kills the run's process group and the server, which is started afresh for the
+    next run: a worker can never hand one run's result, output or process to another.
+    """
 
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
         self._pending = b""
+        self._child_pid: int | None = None
         self._lock = threading.Lock()
         self.landlock_abi = 0
 
@@ -126,8 +136,17 @@ class Sandbox:
             self._ensure_started()
 
     def _ensure_started(self) -> None:
-        if self._process is None or self._process.poll() is not None:
+        if self._process is not None and (self._process.poll() is not None or self._is_dirty()):
+            self._reset()
+        if self._process is None:
             self._start()
+
+    def _is_dirty(self) -> bool:
+        """Whether the server said something nobody asked for since the last run ended."""
+        if self._pending:
+            return True
+        ready, _, _ = select.select([self._process.stdout.fileno()], [], [], 0)
+        return bool(ready)
 
     def _start(self) -> None:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -141,9 +160,12 @@ class Sandbox:
             close_fds=True,
         )
         self._pending = b""
-        ready = self._read_message(deadline=time.monotonic() + 30)
+        try:
+            ready = self._read_message(deadline=time.monotonic() + 30)
+        except (SandboxError, ValueError):
+            ready = None
         if ready is None or ready.get("event") != "ready":
-            self.close()
+            self._reset()
             raise SandboxError("The sandbox server did not start.")
         self.landlock_abi = ready["landlock_abi"]
 
@@ -161,34 +183,65 @@ class Sandbox:
                     raise SandboxError("The sandbox server exited.")
                 self._pending += data
         line, _, self._pending = self._pending.partition(b"\n")
-        return json.loads(line)
+        message = json.loads(line)
+        if not isinstance(message, dict):
+            raise SandboxError("The sandbox server sent a garbled message.")
+        return message
+
+    def _expect(self, message: dict | None, event: str, run_id: str) -> dict | None:
+        """`message`, provided it is `event` of run `run_id` (SandboxError otherwise)."""
+        if message is not None and (message.get("event"), message.get("run")) != (event, run_id):
+            whose = "this" if message.get("run") == run_id else "another"
+            raise SandboxError(
+                f"The sandbox server answered out of step (expected {event!r} of this run, got "
+                f"{message.get('event')!r} of {whose} run); it was restarted."
+            )
+        return message
 
     def close(self) -> None:
         """Stop the server (its running child, if any, is killed with it)."""
+        self._reset()
+
+    def _reset(self) -> None:
+        """Kill the current run's process group, if any, and the server."""
+        if self._child_pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._child_pid, signal.SIGKILL)
+            self._child_pid = None
         if self._process is not None:
             self._process.kill()
             self._process.wait()
+            for pipe in (self._process.stdin, self._process.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
             self._process = None
+        self._pending = b""
 
     def run(
         self, spec: RunSpec, workdir: Path, should_stop: Callable[[], str | None] = lambda: None
     ) -> Outcome:
-        """Run `spec` in `workdir`; `should_stop` is polled and may return "cancelled"."""
+        """Run `spec` in `workdir`; `should_stop` is polled and may return "cancelled".
+
+        Whatever `should_stop` raises (a database error, say) propagates after the run's
+        processes and the server are killed.
+        """
         with self._lock:
             self._ensure_started()
             try:
-                return self._run(spec, workdir, should_stop)
-            except SandboxError:
-                self.close()
+                outcome = self._run(spec, workdir, should_stop)
+            except BaseException as error:
+                self._reset()
+                if isinstance(error, (OSError, ValueError)):  # a broken pipe, a garbled message
+                    raise SandboxError(f"The sandbox server failed: {error}") from error
                 raise
-            except (OSError, ValueError) as error:  # a broken pipe, a garbled message
-                self.close()
-                raise SandboxError(f"The sandbox server failed: {error}") from error
+            self._child_pid = None
+            return outcome
 
     def _run(self, spec: RunSpec, workdir: Path, should_stop) -> Outcome:
         (workdir / "output").mkdir()
         (workdir / "tmp").mkdir()
         request = {
+            "run": spec.run_id,
             "source": spec.source,
             "filename": spec.filename,
             "params": spec.params,
@@ -216,14 +269,14 @@ class Sandbox:
         self._process.stdin.write(json.dumps(request).encode() + b"\n")
         self._process.stdin.flush()
         started = self._read_message(deadline=time.monotonic() + 30)
-        if started is None:
+        if self._expect(started, "started", spec.run_id) is None:
             raise SandboxError("The sandbox server did not start the script.")
-        pid = started["pid"]
+        self._child_pid = pid = started["pid"]
         deadline = time.monotonic() + spec.timeout_seconds
         stopped_for = None
         while True:
             finished = self._read_message(deadline=min(deadline, time.monotonic() + 0.1))
-            if finished is not None:
+            if self._expect(finished, "finished", spec.run_id) is not None:
                 break
             if stopped_for is None:
                 stopped_for = "timed_out" if time.monotonic() >= deadline else should_stop()

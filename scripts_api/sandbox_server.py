@@ -9,9 +9,11 @@ the child ended, and forks the next standby. Forking a warm interpreter costs a 
 two where starting a new one costs twenty, and the standby takes even that off the path of a
 run; every child is still a fresh copy of this `python -I` process that never ran a script.
 
-Protocol, one JSON object per line: the worker writes a request on the server's stdin; the server
-answers {"event": "started", "pid": N} then {"event": "finished", ...}. When its stdin closes
-(the worker died), the server kills the running child's process group and exits.
+Protocol, one JSON object per line: the worker writes a request naming its run ({"run": id, ...})
+on the server's stdin; the server answers {"event": "started", "run": id, "pid": N} then
+{"event": "finished", "run": id, ...}. The worker checks that every answer names the run it
+asked for. When its stdin closes (the worker died or reset it), the server kills the running
+child's process group and exits.
 """
 
 import builtins
@@ -230,7 +232,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     pid, out_r, err_r, res_r = standby.pid, standby.out_r, standby.err_r, standby.res_r
     os.write(standby.request_w, line)
     os.close(standby.request_w)
-    send({"event": "started", "pid": pid})
+    send({"event": "started", "run": request["run"], "pid": pid})
     caps = {
         out_r: request["output_cap"],
         err_r: request["output_cap"],
@@ -270,6 +272,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     send(
         {
             "event": "finished",
+            "run": request["run"],
             "exit_code": exit_code,
             "stdout": buffers[out_r].decode("utf-8", errors="replace"),
             "stderr": buffers[err_r].decode("utf-8", errors="replace"),

@@ -2,10 +2,11 @@
 
 import time
 
+from django.conf import settings
 from rest_framework import exceptions
 
 from scripts_api.execution import runs_reap_expired
-from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus, Script
+from scripts_api.models import Run, RunStatus, Script
 from users import roles
 
 
@@ -42,8 +43,14 @@ def run_for(user, run_id) -> Run:
     run = runs_visible_to(user).filter(pk=run_id).first()
     if run is None:
         raise exceptions.NotFound("No such run.")
-    if run.status == RunStatus.RUNNING and Run.objects.lease_expired().filter(pk=run.pk).exists():
-        runs_reap_expired()
+    # Workers reap expired leases; a reader reaps only what no worker did for two leases (none
+    # is alive), so that it never races a worker that is renewing after a database outage.
+    lease = 2 * settings.RUN_LEASE_SECONDS
+    if (
+        run.status == RunStatus.RUNNING
+        and Run.objects.lease_expired(lease_seconds=lease).filter(pk=run.pk).exists()
+    ):
+        runs_reap_expired(lease_seconds=lease)
         run.refresh_from_db()
     return run
 
@@ -65,6 +72,6 @@ def run_wait(run: Run, seconds: float) -> Run:
         current = status.first()
         if current is None:
             raise exceptions.NotFound("No such run.")
-        if current not in ACTIVE_STATUSES:
-            run.refresh_from_db()
+        if current != run.status:
+            run.refresh_from_db()  # the answer says where the run is now, not where it was
     return run

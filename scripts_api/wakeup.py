@@ -9,13 +9,16 @@ a run.
 
 import contextlib
 import errno
+import logging
 import os
 import select
+import time
 from pathlib import Path
 
 import psycopg2
 from django.db import connection, transaction
 
+logger = logging.getLogger(__name__)
 CHANNEL = "rbas_runs_queued"
 
 
@@ -46,18 +49,20 @@ def _write_fifo() -> None:
 
 
 class Waker:
-    """A worker's side: wait for a wake-up, or for `timeout` seconds at most."""
+    """A worker's side: wait for a wake-up, or for `timeout` seconds at most.
+
+    On PostgreSQL the listening connection is reopened when it breaks (the server restarted);
+    until it is, `wait` simply sleeps, and the worker keeps polling.
+    """
+
+    RECONNECT_SECONDS = 2.0
 
     def __init__(self) -> None:
         self._fd: int | None = None
         self._listener = None
+        self._listen_at = 0.0
         if connection.vendor == "postgresql":
-            params = connection.get_connection_params()
-            self._listener = psycopg2.connect(**params)
-            self._listener.set_session(autocommit=True)
-            with self._listener.cursor() as cursor:
-                cursor.execute(f"LISTEN {CHANNEL}")
-            self._fd = self._listener.fileno()
+            self._listen()
         else:
             path = _fifo_path()
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,13 +71,41 @@ class Waker:
             # Read and write: the pipe then always has a writer and never reports end of file.
             self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
 
+    def _listen(self) -> None:
+        self._listen_at = time.monotonic() + self.RECONNECT_SECONDS
+        try:
+            listener = psycopg2.connect(**connection.get_connection_params())
+            listener.set_session(autocommit=True)
+            with listener.cursor() as cursor:
+                cursor.execute(f"LISTEN {CHANNEL}")
+        except psycopg2.Error as error:
+            logger.warning("Cannot listen for queued runs yet (%s); polling meanwhile.", error)
+            return
+        self._listener, self._fd = listener, listener.fileno()
+
+    def _drop_listener(self, error: Exception) -> None:
+        logger.warning("The listening connection broke (%s); it will be reopened.", error)
+        with contextlib.suppress(psycopg2.Error):
+            self._listener.close()
+        self._listener, self._fd = None, None
+
     def wait(self, timeout: float) -> None:
         """Return when a run may have been queued, or after `timeout` seconds."""
+        if connection.vendor == "postgresql" and self._listener is None:
+            if time.monotonic() >= self._listen_at:
+                self._listen()
+            if self._listener is None:
+                time.sleep(timeout)
+                return
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if not ready:
             return
         if self._listener is not None:
-            self._listener.poll()
+            try:
+                self._listener.poll()
+            except psycopg2.Error as error:
+                self._drop_listener(error)
+                return
             self._listener.notifies.clear()
         else:
             try:
@@ -85,6 +118,7 @@ class Waker:
     def close(self) -> None:
         """Release the listening connection or the pipe."""
         if self._listener is not None:
-            self._listener.close()
+            with contextlib.suppress(psycopg2.Error):
+                self._listener.close()
         elif self._fd is not None:
             os.close(self._fd)

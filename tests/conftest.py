@@ -151,10 +151,15 @@ def start_worker(transactional_db, tmp_path):
     """Start real `manage.py db_worker` processes on the test database; stopped afterwards."""
     started = []
 
-    def start(*args: str, **env: str) -> subprocess.Popen:
+    def start(*args: str, crash_at: str | None = None, **env: str) -> subprocess.Popen:
+        """Start a worker; `crash_at` names a moment where it SIGKILLs itself (see
+        tests/scripts_api/crashing_worker.py)."""
         log = (tmp_path / f"worker-{len(started)}.log").open("wb")
+        program = ["manage.py"]
+        if crash_at:
+            program = ["tests/scripts_api/crashing_worker.py", crash_at]
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-startup-delay", *args],
+            [sys.executable, *program, "db_worker", "--no-startup-delay", *args],
             cwd=ROOT,
             env={
                 "PATH": os.environ["PATH"],

@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_run_leaves_the_run_failed_not_running(
         lambda: (r := Run.objects.get(pk=run_id)).status != RunStatus.RUNNING and r, timeout=30
     )
     assert run.status == RunStatus.FAILED
-    assert "stopped responding" in run.error
+    assert "stopped renewing its lease" in run.error
     assert run.finished_at is not None
     assert time.monotonic() - killed_at < 60
 

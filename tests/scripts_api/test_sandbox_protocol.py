@@ -1,0 +1,112 @@
+"""The worker's conversation with its sandbox server cannot mix runs: whatever goes wrong during
+one run, the next one gets its own result, output and process."""
+
+import textwrap
+import time
+
+import pytest
+from django.db import OperationalError
+
+from scripts_api.sandbox import RunSpec, SandboxError, get_sandbox
+from tests.scripts_api.test_sandbox import is_alive
+
+SLOW_FIRST_RUN = """
+    import os, time
+    def main():
+        with open(os.path.join(os.environ["RBAS_OUTPUT_DIR"], "pid"), "w") as handle:
+            handle.write(str(os.getpid()))
+        print("first run's output", flush=True)
+        time.sleep(3)
+        return "first run's result"
+"""
+QUICK_RUN = """
+    def main(name: str):
+        print(name + "'s output")
+        return name + "'s result"
+"""
+
+
+def spec(source: str, **params) -> RunSpec:
+    return RunSpec(
+        source=textwrap.dedent(source),
+        filename="probe.py",
+        params=params,
+        date_params=[],
+        timeout_seconds=10,
+        memory_mb=256,
+    )
+
+
+def workdir(tmp_path):
+    folder = tmp_path / f"work-{time.monotonic_ns()}"
+    folder.mkdir()
+    return folder
+
+
+def start_slow_run_that_fails_with(error: BaseException, tmp_path):
+    """A run during which the lease monitor raises `error` once the script is under way."""
+    folder = workdir(tmp_path)
+
+    def monitor():
+        if (folder / "output" / "pid").exists():
+            raise error
+        return None
+
+    with pytest.raises(type(error)):
+        get_sandbox().run(spec(SLOW_FIRST_RUN), folder, monitor)
+    return int((folder / "output" / "pid").read_text())
+
+
+def assert_next_runs_get_their_own_outcome(tmp_path):
+    for name in ("second", "third"):
+        outcome = get_sandbox().run(spec(QUICK_RUN, name=name), workdir(tmp_path))
+        assert outcome.status == "succeeded", outcome
+        assert outcome.result == f"{name}'s result"
+        assert outcome.stdout == f"{name}'s output\n"
+
+
+def test_a_database_error_during_a_run_leaves_the_next_runs_their_own_results(tmp_path):
+    # What a heartbeat cancelled by PostgreSQL (pg_cancel_backend) raises.
+    cancelled = OperationalError("canceling statement due to user request")
+    first = start_slow_run_that_fails_with(cancelled, tmp_path)
+    time.sleep(0.2)
+    assert not is_alive(first)  # the interrupted run does not go on unseen
+    assert_next_runs_get_their_own_outcome(tmp_path)
+
+
+def test_any_exception_during_a_run_resets_the_sandbox(tmp_path):
+    first = start_slow_run_that_fails_with(KeyboardInterrupt(), tmp_path)
+    time.sleep(0.2)
+    assert not is_alive(first)
+    assert_next_runs_get_their_own_outcome(tmp_path)
+
+
+def test_an_answer_naming_another_run_is_refused_and_the_server_reset(tmp_path):
+    sandbox = get_sandbox()
+    folder = workdir(tmp_path)
+    forged = (
+        b'{"event": "finished", "run": "someone-elses-run", "exit_code": 0, "stdout": "stolen",'
+        b' "stderr": "", "stdout_cut": false, "stderr_cut": false, "result_cut": false,'
+        b' "channel": "{\\"ok\\": true, \\"result\\": \\"stolen\\"}"}\n'
+    )
+
+    def slip_in_another_runs_answer():
+        if (folder / "output" / "pid").exists() and forged not in sandbox._pending:
+            sandbox._pending += forged
+        return None
+
+    with pytest.raises(SandboxError, match="another run"):
+        sandbox.run(spec(SLOW_FIRST_RUN), folder, slip_in_another_runs_answer)
+    first = int((folder / "output" / "pid").read_text())
+    time.sleep(0.2)
+    assert not is_alive(first)
+    assert_next_runs_get_their_own_outcome(tmp_path)
+
+
+def test_left_over_answers_are_discarded_with_the_server_before_a_run(tmp_path):
+    sandbox = get_sandbox()
+    sandbox.start()
+    server = sandbox._process.pid
+    sandbox._pending = b'{"event": "started", "run": "an-earlier-run", "pid": 1}\n'
+    assert_next_runs_get_their_own_outcome(tmp_path)
+    assert sandbox._process.pid != server  # a fresh server, not one out of step
