@@ -14,7 +14,6 @@ It prints each figure and the ratio of the median latencies to the floor.
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,9 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from server import free_port, percentile, sign_in, start_server
 
-ROOT = Path(__file__).resolve().parent.parent
-OWNER = {"username": "bench-owner", "password": "a-bench-owner-passphrase"}
 SCRIPTS = {
     "bench_work.py": (
         '"""Ten milliseconds of work"""\n'
@@ -47,17 +45,6 @@ SEQUENTIAL_RUNS = 40
 BURST_RUNS = 200
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def spawn_floor(python: str, samples: int = 30) -> float:
     """Median seconds to start and finish `<python> -I -c pass`."""
     times = []
@@ -66,45 +53,6 @@ def spawn_floor(python: str, samples: int = 30) -> float:
         subprocess.run([python, "-I", "-c", "pass"], check=True)  # noqa: S603
         times.append(time.perf_counter() - started)
     return statistics.median(times)
-
-
-def start_server(workdir: Path, port: int) -> subprocess.Popen:
-    scripts = workdir / "scripts"
-    scripts.mkdir()
-    for name, source in SCRIPTS.items():
-        (scripts / name).write_text(source)
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "PYTHON": sys.executable,
-        "DJANGO_READ_DOT_ENV_FILE": "false",
-        "SECRET_KEY": "bench-only-secret-key-0123456789abcdef",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "SCRIPTS_DIR": str(scripts),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "EMBEDDED_WORKERS": "2",
-        "MAX_ACTIVE_RUNS_PER_USER": str(BURST_RUNS),
-        "DJANGO_SUPERUSER_USERNAME": OWNER["username"],
-        "DJANGO_SUPERUSER_EMAIL": "bench@example.com",
-        "DJANGO_SUPERUSER_PASSWORD": OWNER["password"],
-        "LOG_LEVEL": "WARNING",
-    }
-    log = (workdir / "server.log").open("wb")
-    server = subprocess.Popen(  # noqa: S603
-        [str(ROOT / "run_web.sh")], env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/readyz", timeout=5).status_code == 200:
-                time.sleep(2)  # let the embedded workers start their sandboxes
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the server did not start:\n{(workdir / 'server.log').read_text()}")
 
 
 def sequential(session: requests.Session, url: str, slug: str) -> list[float]:
@@ -167,12 +115,12 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; interpreter {sys.executable}")
     floor = spawn_floor(sys.executable)
     print(f"floor: median spawn of `{Path(sys.executable).name} -I -c pass`: {floor * 1000:.1f} ms")
-    server = start_server(workdir, port)
+    server = start_server(
+        workdir, port, SCRIPTS, EMBEDDED_WORKERS="2", MAX_ACTIVE_RUNS_PER_USER=str(BURST_RUNS)
+    )
     try:
         session = requests.Session()
-        token = session.post(f"{url}/api/auth/login/", json=OWNER, timeout=10).json()[
-            "access_token"
-        ]
+        token = sign_in(url)
         session.headers["Authorization"] = f"Bearer {token}"
         session.cookies.clear()
         sequential(session, url, "bench-trivial")  # warm-up: connections, caches

@@ -15,7 +15,7 @@ import select
 import time
 from pathlib import Path
 
-import psycopg2
+import psycopg
 from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
@@ -73,19 +73,19 @@ class Waker:
 
     def _listen(self) -> None:
         self._listen_at = time.monotonic() + self.RECONNECT_SECONDS
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
         try:
-            listener = psycopg2.connect(**connection.get_connection_params())
-            listener.set_session(autocommit=True)
-            with listener.cursor() as cursor:
-                cursor.execute(f"LISTEN {CHANNEL}")
-        except psycopg2.Error as error:
+            listener = psycopg.connect(**params, autocommit=True)
+            listener.execute(f"LISTEN {CHANNEL}")
+        except psycopg.Error as error:
             logger.warning("Cannot listen for queued runs yet (%s); polling meanwhile.", error)
             return
         self._listener, self._fd = listener, listener.fileno()
 
     def _drop_listener(self, error: Exception) -> None:
         logger.warning("The listening connection broke (%s); it will be reopened.", error)
-        with contextlib.suppress(psycopg2.Error):
+        with contextlib.suppress(psycopg.Error):
             self._listener.close()
         self._listener, self._fd = None, None
 
@@ -102,11 +102,10 @@ class Waker:
             return
         if self._listener is not None:
             try:
-                self._listener.poll()
-            except psycopg2.Error as error:
+                for _ in self._listener.notifies(timeout=0):
+                    pass  # read them all: one wake-up is enough
+            except psycopg.Error as error:
                 self._drop_listener(error)
-                return
-            self._listener.notifies.clear()
         else:
             try:
                 # One byte, one wake-up: the rest wake the other idle workers.
@@ -118,7 +117,7 @@ class Waker:
     def close(self) -> None:
         """Release the listening connection or the pipe."""
         if self._listener is not None:
-            with contextlib.suppress(psycopg2.Error):
+            with contextlib.suppress(psycopg.Error):
                 self._listener.close()
         elif self._fd is not None:
             os.close(self._fd)

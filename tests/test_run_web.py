@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import environ
-import psycopg2
+import psycopg
 import pytest
 import requests
 
@@ -48,14 +48,14 @@ def database_url(tmp_path):
         return
     config = environ.Env.db_url_config(url)
     name = f"rbas_e2e_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(
+    admin = psycopg.connect(
         host=config["HOST"],
         port=config["PORT"] or 5432,
         user=config["USER"],
         password=config["PASSWORD"],
         dbname="postgres",
+        autocommit=True,
     )
-    admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     try:

@@ -1,0 +1,131 @@
+"""Benchmark of the web under load: `make bench` (after bench/runs.py).
+
+Starts the real server (`run_web.sh`, as `make run` does; PostgreSQL when DATABASE_URL names
+one) and measures:
+  1. authenticated GET throughput: `wrk` (Debian's package) with a Bearer token on
+     `/api/auth/me/` and on `/api/runs/`, 8 connections for 10 s each;
+  2. held long-polls: HELD clients each hold `GET /api/runs/<id>/?wait=WAIT` on a run that
+     lasts longer, while one client signs in and another calls `/healthz` one after the other:
+     their median and p95 latency, how many long-polls the server held and how long the
+     longest took to answer (it must be within WAIT + 1 s).
+"""
+
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from server import OWNER, free_port, percentile, sign_in, start_server
+
+HELD = int(os.environ.get("BENCH_HELD_POLLS", "200"))
+WAIT = 10
+SCRIPTS = {
+    "bench_sleep.py": (
+        '"""Sleeps"""\nimport time\nPOLICY = "authenticated"\nTIMEOUT_SECONDS = 120\n'
+        "def main(seconds: float = 60):\n    time.sleep(seconds)\n"
+    ),
+}
+
+
+def throughput(url: str, path: str, token: str) -> float:
+    """Requests per second that wrk measures on `path`."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        raise SystemExit("bench/web.py needs wrk: apt-get install wrk")
+    command = [wrk, "-t1", "-c8", "-d10s", "-H", f"Authorization: Bearer {token}", url + path]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        raise SystemExit(f"wrk saw {non_2xx.group(1)} failed requests on {path}:\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def held_long_polls(url: str, token: str) -> None:
+    """Hold HELD long-polls and measure sign-ins and /healthz meanwhile."""
+    headers = {"Authorization": f"Bearer {token}"}
+    run = requests.post(
+        f"{url}/api/scripts/bench-sleep/runs/", json={"params": {"seconds": 3 * WAIT}},
+        headers=headers, timeout=10,
+    ).json()  # fmt: skip
+    poll_times, statuses = [], []
+
+    def hold(_: int) -> None:
+        started = time.perf_counter()
+        try:
+            response = requests.get(
+                f"{url}/api/runs/{run['id']}/?wait={WAIT}", headers=headers, timeout=120
+            )
+        except requests.RequestException as error:
+            statuses.append(type(error).__name__)
+        else:
+            statuses.append(response.status_code)
+        poll_times.append(time.perf_counter() - started)
+
+    pool = ThreadPoolExecutor(max_workers=HELD)
+    for index in range(HELD):
+        pool.submit(hold, index)
+    time.sleep(1.5)  # every long-poll has arrived and waits
+    # Probes sent while the long-polls are held, each on a new connection (as a browser tab or
+    # a Kubernetes probe makes: any process may take it), a few tenths of a second apart.
+    logins, health = [], []
+
+    def probe(index: int) -> None:
+        time.sleep(index * 0.3)
+        if index % 2:
+            health.append(requests.get(f"{url}/healthz", timeout=120).elapsed.total_seconds())
+            return
+        response = requests.post(f"{url}/api/auth/login/", json=OWNER, timeout=120)
+        if response.status_code != 200:
+            raise SystemExit(f"login failed: {response.status_code}")
+        logins.append(response.elapsed.total_seconds())
+
+    with ThreadPoolExecutor(max_workers=40) as probes:
+        list(probes.map(probe, range(40)))
+    pool.shutdown(wait=True)
+    quick = sum(1 for seconds in poll_times if seconds < WAIT - 1)
+    print(
+        f"{HELD} long-polls (?wait={WAIT}) at once: {HELD - quick} held for their wait, "
+        f"{quick} answered early; slowest {max(poll_times):.2f} s; statuses "
+        f"{sorted(set(statuses))}"
+    )
+    print(
+        f"  meanwhile: login median {statistics.median(logins) * 1000:.0f} ms, "
+        f"p95 {percentile(logins, 0.95) * 1000:.0f} ms; /healthz median "
+        f"{statistics.median(health) * 1000:.0f} ms, p95 {percentile(health, 0.95) * 1000:.0f} ms"
+    )
+    requests.post(f"{url}/api/runs/{run['id']}/cancel/", headers=headers, timeout=10)
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="rbas-bench-web-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
+    print(f"machine: {os.cpu_count()} cores; {database}; interpreter {sys.executable}")
+    server = start_server(
+        workdir, port, SCRIPTS, EMBEDDED_WORKERS="1", MAX_ACTIVE_RUNS_PER_USER="10",
+        # Sign-ins are measured, not attacked: no throttling in the way.
+        LOGIN_THROTTLE_PER_USERNAME="10000/min", LOGIN_THROTTLE_PER_ADDRESS="10000/min",
+    )  # fmt: skip
+    try:
+        token = sign_in(url)
+        for path in ("/api/auth/me/", "/api/runs/"):
+            throughput(url, path, token)  # warm-up
+            print(f"authenticated GET {path}: {throughput(url, path, token):.0f} requests/s")
+        held_long_polls(url, token)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
