@@ -1,4 +1,10 @@
-"""Small helpers every API view uses to read its input."""
+"""Small helpers every API view uses to read its input, and the limit of what the database can
+store: text without NUL or unpaired surrogates (neither PostgreSQL nor SQLite's driver takes
+them)."""
+
+import re
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def validated(serializer_class, data, **kwargs) -> dict:
@@ -11,3 +17,17 @@ def validated(serializer_class, data, **kwargs) -> dict:
 def query_params(request) -> dict:
     """The query parameters, an empty one (`?level=`, as forms send it) meaning "not given"."""
     return {key: value for key, value in request.query_params.items() if value != ""}
+
+
+def text_problem(text: str) -> str | None:
+    """Why the database cannot store `text`, in the words of DRF's `CharField`, or None.
+
+    Decoded JSON is the only way a lone surrogate gets in (`"\\ud800"`): UTF-8 request bodies,
+    query strings and paths cannot carry one, and a surrogate pair decodes to one character.
+    """
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "Null characters are not allowed."
+    return f"Surrogate characters are not allowed: U+{ord(found.group()):X}."

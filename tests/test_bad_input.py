@@ -1,0 +1,206 @@
+"""Input the application cannot use answers 4xx with a clear message and creates nothing, never
+500 (API.md): bodies too deeply nested or holding text the database cannot store (NUL, lone
+surrogates), numbers out of range, repeated keys, integers beyond the database's and strings
+with NUL in query strings, paths, tokens and cookies. Run on SQLite and on PostgreSQL."""
+
+import io
+import json
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+from rest_framework.exceptions import ParseError
+
+from scripts_api.models import Run
+from simple_rbas.parsers import MAX_DEPTH, JSONParser
+from tests.conftest import PASSWORD
+from users.models import LoginSession, User
+from users.roles import Level
+
+RUN = "/api/scripts/price-quote/runs/"
+QUOTE = {"customer": "Acme", "plan": "team", "seats": 3, "start_date": "2025-01-01"}
+NUL, SURROGATE = "\u0000", "\ud800"
+
+
+def send(client, path: str, body: str | bytes, method: str = "POST", **extra):
+    """Send `body` as it is: the test client's JSON encoder would refuse some of these."""
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    return client.generic(method, path, data, content_type="application/json", **extra)
+
+
+def as_json(value) -> str:
+    """`value` as JSON text, non-ASCII escaped (`"\\u0000"`, `"\\ud800"`) as clients send it."""
+    return json.dumps(value)
+
+
+def assert_refused(response, *phrases: str, status: int = 400) -> None:
+    assert response.status_code == status, response.content
+    detail = response.json()["detail"]
+    for phrase in phrases:
+        assert phrase in detail, detail
+
+
+def quote_with_seats(raw: str) -> str:
+    """A price-quote run body whose `seats` is the raw JSON text `raw`."""
+    others = {name: value for name, value in QUOTE.items() if name != "seats"}
+    return as_json({"params": others})[:-2] + f', "seats": {raw}}}}}'
+
+
+def nothing_queued() -> bool:
+    return not Run.objects.exists() and not DBTaskResult.objects.exists()
+
+
+@pytest.fixture
+def owner(users):
+    return users[Level.OWNER]
+
+
+@pytest.fixture
+def owner_client(owner, bearer_client):
+    return bearer_client(owner)
+
+
+# --- JSON bodies -----------------------------------------------------------------------------
+
+
+def test_json_nested_five_thousand_levels_deep_is_refused_and_creates_nothing(
+    catalog, owner_client
+):
+    body = '{"params": ' + "[" * 5000 + "]" * 5000 + "}"
+    assert_refused(send(owner_client, RUN, body), f"nested deeper than {MAX_DEPTH} levels")
+    assert nothing_queued()
+
+
+def test_json_nested_past_the_limit_is_refused_though_python_could_parse_it(catalog, owner_client):
+    nested = {"customer": "Acme"}
+    for _ in range(MAX_DEPTH):
+        nested = {"a": nested}
+    assert_refused(send(owner_client, RUN, as_json({"params": nested})), "nested deeper")
+    assert nothing_queued()
+
+
+def test_json_nested_up_to_the_limit_is_parsed_and_one_level_more_is_not():
+    body = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    parsed = JSONParser().parse(io.BytesIO(body.encode()))
+    for _ in range(MAX_DEPTH - 1):
+        parsed = parsed[0]
+    assert parsed == []
+    with pytest.raises(ParseError, match="nested deeper"):
+        JSONParser().parse(io.BytesIO(f"[{body}]".encode()))
+
+
+@pytest.mark.parametrize(
+    ("char", "message"),
+    [
+        (NUL, "Null characters are not allowed."),
+        (SURROGATE, "Surrogate characters are not allowed: U+D800."),
+        ("\udfff", "Surrogate characters are not allowed: U+DFFF."),
+    ],
+)
+def test_run_parameter_holding_text_the_database_cannot_store_is_refused_and_creates_nothing(
+    catalog, owner_client, char, message
+):
+    body = as_json({"params": {**QUOTE, "customer": f"a{char}b"}})
+    assert_refused(send(owner_client, RUN, body), "params.customer", message)
+    assert nothing_queued()
+
+
+def test_unstorable_text_is_found_at_any_depth_and_named_by_its_place(catalog, owner_client):
+    body = as_json({"params": {**QUOTE, "addons": ["sso", f"audit{NUL}"]}})
+    assert_refused(send(owner_client, RUN, body), "params.addons[1]", "Null characters")
+    assert nothing_queued()
+
+
+@pytest.mark.parametrize("char", [NUL, SURROGATE])
+def test_a_key_holding_text_the_database_cannot_store_is_refused(catalog, owner_client, char):
+    body = as_json({"params": {**QUOTE, f"note{char}": "x"}})
+    assert_refused(send(owner_client, RUN, body), "a key in params")
+    assert nothing_queued()
+
+
+def test_a_surrogate_pair_is_one_ordinary_character_and_is_stored(catalog, owner_client):
+    body = as_json({"params": {**QUOTE, "customer": "Acme \U0001f600"}})
+    assert "\\ud83d\\ude00" in body
+    response = send(owner_client, RUN, body)
+    assert response.status_code == 202, response.content
+    assert Run.objects.get().params["customer"] == "Acme \U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("1e999", "the number 1e999 is out of range"),
+        ("-1e999", "the number -1e999 is out of range"),
+        ("NaN", "NaN is not a JSON value"),
+        ("Infinity", "Infinity is not a JSON value"),
+        ("-Infinity", "-Infinity is not a JSON value"),
+    ],
+)
+def test_a_number_beyond_a_float_or_not_in_json_is_refused(catalog, owner_client, number, message):
+    assert_refused(send(owner_client, RUN, quote_with_seats(number)), message)
+    assert nothing_queued()
+
+
+def test_an_integer_too_long_to_convert_is_refused(catalog, owner_client):
+    assert_refused(send(owner_client, RUN, quote_with_seats("9" * 5000)), "JSON parse error")
+    assert nothing_queued()
+
+
+def test_a_repeated_key_is_refused_rather_than_one_value_silently_winning(catalog, owner_client):
+    body = as_json({"params": QUOTE})[:-2] + ', "customer": "Evil"}}'
+    assert_refused(send(owner_client, RUN, body), 'the key "customer" appears twice')
+    assert nothing_queued()
+
+
+def test_a_body_not_in_its_charset_is_refused(catalog, owner_client):
+    body = as_json({"params": QUOTE}).replace("Acme", "Acm\xe9").encode("latin-1")
+    assert_refused(send(owner_client, RUN, body), "the body is not valid utf-8")
+    assert nothing_queued()
+
+
+def test_a_lone_surrogate_in_a_login_username_is_refused_not_a_server_error(api_client, owner):
+    # It used to crash the per-username throttle, before any check of the credentials.
+    body = as_json({"username": f"{owner.username}{SURROGATE}", "password": PASSWORD})
+    assert_refused(send(api_client, "/api/auth/login/", body), "username", "Surrogate")
+    assert not LoginSession.objects.exists()
+
+
+@pytest.mark.parametrize("char", [NUL, SURROGATE])
+@pytest.mark.parametrize("field", ["username", "email", "password", "first_name", "last_name"])
+def test_signup_with_unstorable_text_in_any_field_is_refused_and_creates_no_user(
+    db, api_client, field, char
+):
+    body = {
+        "username": "newcomer",
+        "email": "newcomer@example.com",
+        "password": PASSWORD,
+        "first_name": "New",
+        "last_name": "Comer",
+    }
+    body[field] = f"{body[field]}{char}"
+    assert_refused(send(api_client, "/api/auth/signup/", as_json(body)), field)
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("char", [NUL, SURROGATE])
+def test_an_admin_creating_a_user_with_unstorable_text_creates_no_user(owner_client, char):
+    body = {"username": f"new{char}", "email": "new@example.com", "password": PASSWORD}
+    assert_refused(send(owner_client, "/api/users/", as_json(body)), "username")
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+@pytest.mark.parametrize("char", [NUL, SURROGATE])
+def test_unstorable_text_in_profile_changes_changes_nothing(owner, owner_client, users, char):
+    target = users[Level.READ_ONLY]
+    body = as_json({"first_name": f"x{char}"})
+    assert_refused(send(owner_client, "/api/auth/me/", body, "PATCH"), "first_name")
+    assert_refused(send(owner_client, f"/api/users/{target.pk}/", body, "PATCH"), "first_name")
+    owner.refresh_from_db()
+    target.refresh_from_db()
+    assert owner.first_name == target.first_name == ""
+
+
+def test_unstorable_text_in_a_new_password_changes_nothing(owner, owner_client):
+    body = as_json({"old_password": PASSWORD, "new_password": f"{PASSWORD}{NUL}"})
+    assert_refused(send(owner_client, "/api/auth/password/", body), "new_password")
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD)
