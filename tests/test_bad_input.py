@@ -8,9 +8,11 @@ import json
 
 import pytest
 from django_tasks_db.models import DBTaskResult
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 
-from scripts_api.models import Run
+from scripts_api import services
+from scripts_api.models import Run, Script
+from simple_rbas.api import text_problem
 from simple_rbas.parsers import MAX_DEPTH, JSONParser
 from tests.conftest import PASSWORD
 from users.models import LoginSession, User
@@ -204,3 +206,17 @@ def test_unstorable_text_in_a_new_password_changes_nothing(owner, owner_client):
     assert_refused(send(owner_client, "/api/auth/password/", body), "new_password")
     owner.refresh_from_db()
     assert owner.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("char", [NUL, SURROGATE])
+def test_run_create_refuses_unstorable_parameters_even_from_callers_other_than_the_api(
+    catalog, owner, char
+):
+    script = Script.objects.get(slug="price-quote")
+    params = {**QUOTE, "addons": [f"sso{char}"]}
+    with pytest.raises(ValidationError) as refused:
+        services.run_create(user=owner, script=script, params=params)
+    assert refused.value.detail["params"]["addons"] == [
+        f"Item 0: {text_problem(params['addons'][0])}"
+    ]
+    assert nothing_queued()
