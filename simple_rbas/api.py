@@ -1,9 +1,10 @@
-"""Small helpers every API view uses to read its input, and the limit of what the database can
+"""Small helpers every API view uses to read its input, and the limits of what the database can
 store: text without NUL or unpaired surrogates (neither PostgreSQL nor SQLite's driver takes
-them)."""
+them), and integers within 64 bits (SQLite's INTEGER, PostgreSQL's bigint)."""
 
 import re
 
+MAX_DATABASE_INTEGER = 2**63 - 1
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 

@@ -5,6 +5,7 @@ with NUL in query strings, paths, tokens and cookies. Run on SQLite and on Postg
 
 import io
 import json
+import uuid
 
 import pytest
 from django_tasks_db.models import DBTaskResult
@@ -12,11 +13,12 @@ from rest_framework.exceptions import ParseError, ValidationError
 
 from scripts_api import services
 from scripts_api.models import Run, Script
-from simple_rbas.api import text_problem
+from simple_rbas.api import MAX_DATABASE_INTEGER, text_problem
 from simple_rbas.parsers import MAX_DEPTH, JSONParser
 from tests.conftest import PASSWORD
 from users.models import LoginSession, User
 from users.roles import Level
+from users.tokens import ACCESS, REFRESH, encode_token
 
 RUN = "/api/scripts/price-quote/runs/"
 QUOTE = {"customer": "Acme", "plan": "team", "seats": 3, "start_date": "2025-01-01"}
@@ -220,3 +222,31 @@ def test_run_create_refuses_unstorable_parameters_even_from_callers_other_than_t
         f"Item 0: {text_problem(params['addons'][0])}"
     ]
     assert nothing_queued()
+
+
+# --- Tokens ----------------------------------------------------------------------------------
+
+
+def present(client, token_type: str, raw: str):
+    if token_type == ACCESS:
+        return client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return send(client, "/api/auth/refresh/", as_json({"refresh": raw}))
+
+
+@pytest.mark.parametrize("token_type", [ACCESS, REFRESH])
+def test_a_signed_token_naming_a_user_id_beyond_the_database_is_a_401(db, api_client, token_type):
+    # Only the signing key can make one; it used to overflow SQLite's integers in the lookup.
+    raw = encode_token(user_id=10**30, session_id=uuid.uuid4(), token_type=token_type).raw
+    response = present(api_client, token_type, raw)
+    assert response.status_code == 401, response.content
+    assert response.json()["detail"] == "Token is invalid or expired."
+
+
+@pytest.mark.parametrize("token_type", [ACCESS, REFRESH])
+def test_a_token_naming_the_largest_possible_user_id_is_looked_up(db, api_client, token_type):
+    raw = encode_token(
+        user_id=MAX_DATABASE_INTEGER, session_id=uuid.uuid4(), token_type=token_type
+    ).raw
+    response = present(api_client, token_type, raw)
+    assert response.status_code == 401, response.content
+    assert response.json()["detail"] in {"Session not found.", "Session has ended."}
