@@ -4,6 +4,8 @@ them), and integers within 64 bits (SQLite's INTEGER, PostgreSQL's bigint)."""
 
 import re
 
+from django.urls.converters import IntConverter, StringConverter
+
 MAX_DATABASE_INTEGER = 2**63 - 1
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -32,3 +34,24 @@ def text_problem(text: str) -> str | None:
     if found.group() == "\x00":
         return "Null characters are not allowed."
     return f"Surrogate characters are not allowed: U+{ord(found.group()):X}."
+
+
+class DatabaseIdConverter(IntConverter):
+    """`<id:pk>`: an `<int:>` that only matches ids the database can hold, so a larger one is
+    a 404 like any other id that names no row (rather than an overflow in the query)."""
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_DATABASE_INTEGER:
+            raise ValueError("beyond the database's integer range")
+        return number
+
+
+class StoredNameConverter(StringConverter):
+    """`<name:...>`: a `<str:>` that does not match text no stored name holds (a NUL from
+    `%00`), so the lookup is a 404 instead of a database error."""
+
+    def to_python(self, value: str) -> str:
+        if text_problem(value):
+            raise ValueError("not a name the database can hold")
+        return value

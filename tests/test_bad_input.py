@@ -250,3 +250,34 @@ def test_a_token_naming_the_largest_possible_user_id_is_looked_up(db, api_client
     response = present(api_client, token_type, raw)
     assert response.status_code == 401, response.content
     assert response.json()["detail"] in {"Session not found.", "Session has ended."}
+
+
+# --- Paths -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user_id", [10**30, MAX_DATABASE_INTEGER + 1, MAX_DATABASE_INTEGER])
+def test_a_user_id_no_row_can_have_is_a_404_and_changes_nothing(owner_client, users, user_id):
+    path = f"/api/users/{user_id}/"
+    assert owner_client.get(path).status_code == 404
+    response = send(owner_client, path, as_json({"first_name": "Changed"}), "PATCH")
+    assert response.status_code == 404, response.content
+    assert response.json() == {"detail": "Not found."}
+    assert not User.objects.filter(first_name="Changed").exists()
+
+
+@pytest.fixture
+def owner_run(catalog, owner):
+    script = Script.objects.get(slug="price-quote")
+    return Run.objects.create(script=script, script_version=script.version, user=owner, params={})
+
+
+def test_an_artifact_name_holding_nul_is_a_404(owner_run, owner_client):
+    # PostgreSQL refused the lookup with a ValueError (500).
+    response = owner_client.get(f"/api/runs/{owner_run.pk}/artifacts/report%00.csv")
+    assert response.status_code == 404, response.content
+    assert owner_client.get(f"/api/runs/{owner_run.pk}/artifacts/report.csv").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/access/admin%00/", "/api/auth/oidc/test%00/login/"])
+def test_a_name_holding_nul_in_other_paths_is_a_404(owner_client, path):
+    assert owner_client.get(path).status_code == 404
