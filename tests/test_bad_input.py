@@ -281,3 +281,58 @@ def test_an_artifact_name_holding_nul_is_a_404(owner_run, owner_client):
 @pytest.mark.parametrize("path", ["/api/access/admin%00/", "/api/auth/oidc/test%00/login/"])
 def test_a_name_holding_nul_in_other_paths_is_a_404(owner_client, path):
     assert owner_client.get(path).status_code == 404
+
+
+# --- Query strings ---------------------------------------------------------------------------
+
+HUGE = "1" + "0" * 30
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("/api/users/?search=a%00b", "search"),
+        (f"/api/users/?level={HUGE}", "level"),
+        ("/api/users/?level=%00", "level"),
+        ("/api/users/?is_active=%00", "is_active"),
+        ("/api/runs/?script=a%00b", "script"),
+        ("/api/runs/?status=%00", "status"),
+    ],
+)
+def test_a_filter_the_database_cannot_compare_is_a_400_naming_it(owner_client, query, field):
+    response = owner_client.get(query)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+@pytest.mark.xfail(
+    reason="needs the 64-bit bound on RunFilterSerializer.user (scripts_api/serializers.py), "
+    "fixed on another branch: SQLite raised OverflowError, PostgreSQL answered an empty list",
+    strict=False,
+)
+def test_a_user_filter_beyond_the_database_is_a_400(owner_client):
+    response = owner_client.get(f"/api/runs/?user={HUGE}")
+    assert response.status_code == 400, response.content
+    assert "user" in response.json()
+
+
+@pytest.mark.parametrize("wait", [HUGE, "%00"])
+def test_a_wait_that_is_no_small_integer_is_a_400(owner_run, owner_client, wait):
+    response = owner_client.get(f"/api/runs/{owner_run.pk}/?wait={wait}")
+    assert response.status_code == 400, response.content
+    assert "wait" in response.json()
+
+
+@pytest.mark.parametrize("page", [HUGE, "%00"])
+def test_a_page_that_cannot_exist_is_drfs_404(owner_client, page):
+    response = owner_client.get(f"/api/users/?page={page}")
+    assert response.status_code == 404, response.content
+    assert response.json() == {"detail": "Invalid page."}
+
+
+@pytest.mark.parametrize("page_size", [HUGE, "%00"])
+def test_a_page_size_beyond_the_limit_or_unreadable_falls_back_as_documented(
+    owner_client, page_size
+):
+    response = owner_client.get(f"/api/users/?page_size={page_size}")
+    assert response.status_code == 200, response.content
