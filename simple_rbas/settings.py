@@ -204,6 +204,8 @@ CSRF_COOKIE_HTTPONLY = False  # the front end reads it to send X-CSRFToken
 # would miss, so the session cookie stays Lax whatever COOKIE_SAMESITE says.
 SESSION_COOKIE_SECURE = COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = "Lax"
+# Database sessions that ignore a cookie holding a key Django never issues (a NUL, say).
+SESSION_ENGINE = "simple_rbas.session_store"
 
 # --- Scripts, runs and workers -------------------------------------------------------------
 

@@ -336,3 +336,38 @@ def test_a_page_size_beyond_the_limit_or_unreadable_falls_back_as_documented(
 ):
     response = owner_client.get(f"/api/users/?page_size={page_size}")
     assert response.status_code == 200, response.content
+
+
+# --- Cookies ---------------------------------------------------------------------------------
+
+# Django's cookie parser decodes the octal escape of a quoted value into a NUL.
+NUL_SESSION_COOKIE = 'sessionid="abcdefgh\\000ijklmnop"'
+
+
+def test_a_session_cookie_holding_nul_is_no_session_on_the_single_sign_on_callback(
+    db, settings, client
+):
+    # PostgreSQL refused the session lookup with a ValueError (500).
+    settings.OIDC_PROVIDERS = {
+        "test": {
+            "client_id": "rbas",
+            "client_secret": "secret",
+            "issuer": "http://127.0.0.1:9",
+            "title": "Test",
+            "scopes": "openid email",
+        }
+    }
+    response = client.get(
+        "/api/auth/oidc/test/callback/",
+        {"state": "abc", "code": "xyz"},
+        HTTP_COOKIE=NUL_SESSION_COOKIE,
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/login?sso_error=state"
+    assert not LoginSession.objects.exists()
+
+
+def test_a_session_cookie_holding_nul_is_no_session_on_the_admin(db, client):
+    response = client.get("/admin/", HTTP_COOKIE=NUL_SESSION_COOKIE)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
