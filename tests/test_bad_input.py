@@ -16,7 +16,9 @@ from scripts_api.models import Run, Script
 from simple_rbas.api import MAX_DATABASE_INTEGER, text_problem
 from simple_rbas.parsers import MAX_DEPTH, JSONParser
 from tests.conftest import PASSWORD
-from users.models import LoginSession, User
+from users import sso
+from users.models import LoginSession, SsoIdentity, User
+from users.oidc import SsoError
 from users.roles import Level
 from users.tokens import ACCESS, REFRESH, encode_token
 
@@ -371,3 +373,28 @@ def test_a_session_cookie_holding_nul_is_no_session_on_the_admin(db, client):
     response = client.get("/admin/", HTTP_COOKIE=NUL_SESSION_COOKIE)
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+# --- Single sign-on claims -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("char", [NUL, SURROGATE])
+@pytest.mark.parametrize("claim", sso.STORED_CLAIMS)
+def test_provider_claims_holding_unstorable_text_refuse_the_sign_in_and_create_nothing(
+    db, settings, claim, char
+):
+    # A provider's user may choose their own names; PostgreSQL refused them with a 500.
+    settings.SIGNUP_MODE = "open"
+    claims = {
+        "sub": "subject-1",
+        "email": "sso-user@example.com",
+        "email_verified": True,
+        "given_name": "Sso",
+        "family_name": "User",
+    }
+    claims[claim] = f"{char}{claims[claim]}"
+    with pytest.raises(SsoError) as refused:
+        sso.sso_sign_in(provider="test", claims=claims)
+    assert refused.value.code == "token"
+    assert not User.objects.exists()
+    assert not SsoIdentity.objects.exists()
