@@ -5,11 +5,17 @@ DRF's JSONParser hands the body to Python's `json` as it is: deep nesting raises
 or a lone `"\\ud800"` decode into text the database refuses only once a view writes it (on
 SQLite, after the run was queued). This parser refuses all of these with a 400 while the body is
 read, before any view runs, so a refused request creates nothing.
+
+The nesting is measured on the text before parsing, so Python's recursion is never the limit;
+the strings are walked only when the text holds what could decode to NUL or a lone surrogate,
+so a large ordinary body costs little more than `json.loads`.
 """
 
 import codecs
+import itertools
 import json
 import math
+import re
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -21,6 +27,11 @@ from simple_rbas.api import text_problem
 MAX_DEPTH = 64
 # How much of a key or number an error message repeats.
 _SHOWN = 40
+# What a NUL or a lone surrogate in the parsed strings comes from (an escape, mostly): bodies
+# without one, nearly all, skip checking every string.
+_MAYBE_UNSTORABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\x00\ud800-\udfff]")
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET_STEPS = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def _shown(text: str) -> str:
@@ -65,29 +76,31 @@ def _where(location) -> str:
     return "".join(reversed(parts)).lstrip(".") or "the body"
 
 
-def check_tree(data) -> None:
-    """Refuse (400) nesting deeper than MAX_DEPTH and any key or string the database cannot
-    store. Walks with its own stack: a tree at the parser's limit must not exhaust Python's."""
-    stack = [(data, 0, None)]
+def _too_deep(text: str) -> bool:
+    """Whether JSON `text` nests deeper than MAX_DEPTH, found before parsing it (Python's `json`
+    recurses once per level): the highest running count of open brackets outside strings."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    steps = map(_BRACKET_STEPS.get, _STRINGS.sub("", text), itertools.repeat(0))
+    return max(itertools.accumulate(steps), default=0) > MAX_DEPTH
+
+
+def _check_text(data) -> None:
+    """Refuse (400) any key or string the database cannot store, naming where it is. Walks with
+    its own stack rather than recursing."""
+    if isinstance(data, str) and (problem := text_problem(data)):
+        raise _refuse(f"the body: {problem}")
+    stack = [(data, None)] if isinstance(data, dict | list) else []
     while stack:
-        value, depth, location = stack.pop()
-        if isinstance(value, str):
-            problem = text_problem(value)
-            if problem:
-                raise _refuse(f"{_where(location)}: {problem}")
-            continue
-        if not isinstance(value, dict | list):
-            continue
-        if depth >= MAX_DEPTH:
-            raise _refuse(f"nested deeper than {MAX_DEPTH} levels.")
-        if isinstance(value, list):
-            stack.extend((item, depth + 1, (location, i)) for i, item in enumerate(value))
-            continue
-        for key, item in value.items():
-            problem = text_problem(key)
-            if problem:
+        value, location = stack.pop()
+        is_object = isinstance(value, dict)
+        for key, item in value.items() if is_object else enumerate(value):
+            if is_object and (problem := text_problem(key)):
                 raise _refuse(f"a key in {_where(location)}: {problem}")
-            stack.append((item, depth + 1, (location, key)))
+            if isinstance(item, dict | list):
+                stack.append((item, (location, key)))
+            elif isinstance(item, str) and (problem := text_problem(item)):
+                raise _refuse(f"{_where((location, key))}: {problem}")
 
 
 class JSONParser(parsers.JSONParser):
@@ -99,14 +112,19 @@ class JSONParser(parsers.JSONParser):
         encoding = parsers.get_encoding(parser_context or {})
         try:
             text = codecs.getreader(encoding)(stream).read()
+        except UnicodeDecodeError:
+            raise _refuse(f"the body is not valid {encoding}.") from None
+        too_deep = _refuse(f"nested deeper than {MAX_DEPTH} levels.")
+        if _too_deep(text):
+            raise too_deep
+        try:
             data = json.loads(
                 text, object_pairs_hook=_object, parse_float=_float, parse_constant=_constant
             )
-        except RecursionError:
-            raise _refuse(f"nested deeper than {MAX_DEPTH} levels.") from None
-        except UnicodeDecodeError:
-            raise _refuse(f"the body is not valid {encoding}.") from None
+        except RecursionError:  # not after the scan above; kept so a 500 stays impossible
+            raise too_deep from None
         except ValueError as error:
             raise _refuse(str(error)) from None
-        check_tree(data)
+        if _MAYBE_UNSTORABLE.search(text):
+            _check_text(data)
         return data

@@ -94,6 +94,12 @@ def test_json_nested_up_to_the_limit_is_parsed_and_one_level_more_is_not():
         JSONParser().parse(io.BytesIO(f"[{body}]".encode()))
 
 
+def test_brackets_inside_strings_are_not_nesting():
+    text = "[{" * MAX_DEPTH + '\\"'
+    body = as_json({"note": text, "list": [[[]]]})
+    assert JSONParser().parse(io.BytesIO(body.encode())) == {"note": text, "list": [[[]]]}
+
+
 @pytest.mark.parametrize(
     ("char", "message"),
     [
