@@ -6,6 +6,8 @@ import re
 
 from rest_framework.exceptions import ValidationError
 
+from simple_rbas.api import text_problem
+
 MAX_STRING_LENGTH = 10_000
 MAX_LIST_LENGTH = 1_000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -49,7 +51,9 @@ def _check_value(schema: dict, value) -> str | None:
         return "Must be a string."
     if len(value) > MAX_STRING_LENGTH:
         return f"Must be at most {MAX_STRING_LENGTH} characters."
-    return None
+    # The API's parser already refuses such bodies; this keeps any other caller of
+    # `run_create` from queueing a run the database cannot store.
+    return text_problem(value)
 
 
 def validate_params(schema: dict, params) -> dict:

@@ -1,8 +1,11 @@
 """Routes of the script catalog and runs."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from scripts_api import views
+from simple_rbas.api import StoredNameConverter
+
+register_converter(StoredNameConverter, "name")
 
 urlpatterns = [
     path("scripts/", views.ScriptListView.as_view(), name="script-list"),
@@ -12,7 +15,7 @@ urlpatterns = [
     path("runs/<uuid:pk>/", views.RunDetailView.as_view(), name="run-detail"),
     path("runs/<uuid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
     path(
-        "runs/<uuid:pk>/artifacts/<str:name>",
+        "runs/<uuid:pk>/artifacts/<name:name>",
         views.RunArtifactView.as_view(),
         name="run-artifact",
     ),

@@ -215,6 +215,8 @@ CSRF_COOKIE_HTTPONLY = False  # the front end reads it to send X-CSRFToken
 # would miss, so the session cookie stays Lax whatever COOKIE_SAMESITE says.
 SESSION_COOKIE_SECURE = COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = "Lax"
+# Database sessions that ignore a cookie holding a key Django never issues (a NUL, say).
+SESSION_ENGINE = "simple_rbas.session_store"
 
 # --- Scripts, runs and workers -------------------------------------------------------------
 
@@ -247,8 +249,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.JWTCookieAuthentication"],
     # Deny by default: a view that declares no `required_policy` is refused.
     "DEFAULT_PERMISSION_CLASSES": ["users.permissions.HasPolicy"],
-    # JSON only: other content types get 415, which also keeps cross-site HTML forms out.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only: other content types get 415, which also keeps cross-site HTML forms out. The
+    # parser also refuses (400) deep nesting, repeated keys and text the database cannot store.
+    "DEFAULT_PARSER_CLASSES": ["simple_rbas.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "simple_rbas.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from simple_rbas.api import text_problem
 from users import roles
 from users.models import SsoIdentity, User
 from users.oidc import SsoError
@@ -27,6 +28,8 @@ MESSAGES = {
     ),
     "inactive": "Your account is deactivated.",
 }
+# The claims kept as they come (`preferred_username` is filtered into a username).
+STORED_CLAIMS = ("sub", "email", "given_name", "family_name")
 
 
 def _verified_email(claims: dict) -> str:
@@ -102,10 +105,20 @@ def _set_level(user: User, level: Level) -> None:
     user.save(update_fields=["level"])
 
 
+def _check_storable(claims: dict) -> None:
+    """Refuse claims this service stores that hold a NUL or a lone surrogate: the database
+    refuses them with an error (a 500), or SQLite keeps the NUL."""
+    for name in STORED_CLAIMS:
+        value = claims.get(name)
+        if isinstance(value, str) and text_problem(value):
+            raise SsoError("token", f"the {name} claim holds text the database cannot store")
+
+
 def _sign_in(*, provider: str, claims: dict) -> User:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
         raise SsoError("token", "no usable sub claim")
+    _check_storable(claims)
     level = mapped_level(claims)
     identity = (
         SsoIdentity.objects.select_related("user")

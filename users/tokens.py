@@ -16,6 +16,8 @@ from jose import jwt
 from jose.exceptions import JOSEError
 from rest_framework.exceptions import AuthenticationFailed
 
+from simple_rbas.api import MAX_DATABASE_INTEGER
+
 ACCESS = "access"
 REFRESH = "refresh"
 ALGORITHM = "HS256"
@@ -107,8 +109,12 @@ def decode_token(raw: str, *, token_type: str) -> TokenClaims:
         sub, jti, sid = payload["sub"], payload["jti"], payload.get("sid")
         if not (sub.isascii() and sub.isdecimal()) or not jti:
             raise ValueError("malformed sub or jti")
+        user_id = int(sub)
+        if user_id > MAX_DATABASE_INTEGER:
+            # No user has such an id, and the session lookup would overflow SQLite's integers.
+            raise ValueError("sub out of range")
         return TokenClaims(
-            user_id=int(sub),
+            user_id=user_id,
             session_id=uuid.UUID(sid),
             jti=jti,
             token_type=token_type,

@@ -1,8 +1,11 @@
 """Routes of the account API and of the seed tutorial."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
+from simple_rbas.api import DatabaseIdConverter
 from users import legacy, oidc_views, user_views, views
+
+register_converter(DatabaseIdConverter, "id")
 
 api_urlpatterns = [
     path("auth/signup/", views.SignupView.as_view(), name="signup"),
@@ -23,7 +26,7 @@ api_urlpatterns = [
     ),
     path("access/<str:policy>/", views.AccessView.as_view(), name="access"),
     path("users/", user_views.UserListView.as_view(), name="user-list"),
-    path("users/<int:pk>/", user_views.UserDetailView.as_view(), name="user-detail"),
+    path("users/<id:pk>/", user_views.UserDetailView.as_view(), name="user-detail"),
 ]
 
 legacy_urlpatterns = [

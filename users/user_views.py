@@ -52,6 +52,10 @@ class UserListView(GenericAPIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+# `<id:pk>` is an integer (a custom converter, which the schema generator reads as a string).
+USER_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
 class UserDetailView(APIView):
     """Read or change one user (assignment rules apply)."""
 
@@ -61,6 +65,7 @@ class UserDetailView(APIView):
         tags=["users"],
         summary="One user",
         operation_id="api_users_detail",
+        parameters=[USER_ID],
         responses={200: UserSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, pk: int):
@@ -72,6 +77,7 @@ class UserDetailView(APIView):
     @extend_schema(
         tags=["users"],
         summary="Change a user's level, activity, names or email (assignment rules apply)",
+        parameters=[USER_ID],
         request=UserUpdateSerializer,
         responses={200: UserSerializer, **errors(400, 401, 403, 404, 409, 415)},
     )
