@@ -7,6 +7,7 @@ from rest_framework import exceptions
 
 from scripts_api.execution import runs_reap_expired
 from scripts_api.models import Run, RunStatus, Script
+from scripts_api.waiting import wait_room
 from users import roles
 
 
@@ -56,22 +57,13 @@ def run_for(user, run_id) -> Run:
 
 
 def run_wait(run: Run, seconds: float) -> Run:
-    """Poll `run` until it finishes or `seconds` pass; holds no transaction while it waits."""
-    started = time.monotonic()
-    deadline = started + seconds
-    status = Run.objects.filter(pk=run.pk).values_list("status", flat=True)
-    while not run.is_finished:
-        now = time.monotonic()
-        if now >= deadline:
+    """`run` once it has finished, or as it is after `seconds` (or at once, when this process
+    holds as many waits as it may, or is stopping: see `scripts_api.waiting`)."""
+    deadline = time.monotonic() + seconds
+    while not run.is_finished and (remaining := deadline - time.monotonic()) > 0:
+        if not wait_room.wait(run, remaining):
             break
-        # Poll often while a short run may finish, then back off: a waiting request should
-        # not eat the CPU the workers need. Only the status is read until it changes.
-        elapsed = now - started
-        delay = 0.002 if elapsed < 0.1 else 0.01 if elapsed < 1 else 0.05
-        time.sleep(min(delay, deadline - now))
-        current = status.first()
-        if current is None:
+        run = Run.objects.select_related("script").filter(pk=run.pk).first()
+        if run is None:
             raise exceptions.NotFound("No such run.")
-        if current != run.status:
-            run.refresh_from_db()  # the answer says where the run is now, not where it was
     return run

@@ -223,6 +223,9 @@ SESSION_ENGINE = "simple_rbas.session_store"
 SCRIPTS_DIR = Path(env.str("SCRIPTS_DIR", default=str(BASE_DIR / "scripts")))
 MAX_ACTIVE_RUNS_PER_USER = env.int("MAX_ACTIVE_RUNS_PER_USER", default=4)
 RUN_WAIT_MAX_SECONDS = 30
+# Long-polls (?wait=N) each web process holds at once, in threads of their own beside
+# WEB_THREADS (gunicorn.conf.py reads the same variable); more are answered at once.
+WEB_WAIT_SLOTS = env.int("WEB_WAIT_SLOTS", default=200)
 RUN_OUTPUT_MAX_BYTES = env.int("RUN_OUTPUT_MAX_BYTES", default=1024 * 1024)
 RUN_RESULT_MAX_BYTES = env.int("RUN_RESULT_MAX_BYTES", default=1024 * 1024)
 RUN_ARTIFACTS_MAX_BYTES = env.int("RUN_ARTIFACTS_MAX_BYTES", default=50 * 1024 * 1024)

@@ -1,0 +1,129 @@
+"""Long-polls (`?wait=N`) that hold a request thread but no database connection, and never the
+threads other requests need.
+
+Each web process has one `WaitRoom` with WEB_WAIT_SLOTS places; gunicorn runs that many threads
+on top of WEB_THREADS (gunicorn.conf.py), so waiting requests can never take the threads that
+sign-ins, pages and probes need. A waiting request gives its database connection back (to the
+pool, on PostgreSQL) and sleeps on an event; one watcher thread per process reads the status of
+every waited-for run in a single query and wakes the requests whose run changed. When the room
+is full, a further `?wait` is answered at once with the run's current state, as if N were 0.
+When the process is asked to stop (SIGTERM), every waiting request is answered at once with
+the run's current state, so that shutdown answers every accepted request.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+
+from scripts_api.models import Run
+from simple_rbas.database import UNAVAILABLE, Backoff, discard_connection
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Waiter:
+    """One waiting request: the status it last saw, and the event that wakes it."""
+
+    status: str
+    since: float = field(default_factory=time.monotonic)
+    event: threading.Event = field(default_factory=threading.Event)
+
+
+class WaitRoom:
+    """The waiting requests of one process, and the watcher thread that wakes them."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._count = 0
+        self._waiters: dict[uuid.UUID, list[Waiter]] = {}
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._work = threading.Event()
+        # Set from a signal handler: a plain attribute, read by the watcher within a tick.
+        self.closing = False
+
+    def wait(self, run: Run, seconds: float) -> bool:
+        """Sleep until `run` changes status, `seconds` pass, or the process stops; False at
+        once when the room is full or closing. The caller reads the run again afterwards."""
+        waiter = Waiter(run.status)
+        if not self._enter(run, waiter):
+            return False
+        try:
+            if connection.vendor != "sqlite":
+                connection.close()  # back to the pool while asleep
+            deadline = waiter.since + seconds
+            while not self.closing and (remaining := deadline - time.monotonic()) > 0:
+                if waiter.event.wait(remaining):
+                    break
+        finally:
+            self._leave(run, waiter)
+        return True
+
+    def close(self) -> None:
+        """Answer every waiting request now and every later one at once (the process stops).
+        Safe to call from a signal handler."""
+        self.closing = True
+        self._work.set()
+
+    def _enter(self, run: Run, waiter: Waiter) -> bool:
+        with self._lock:
+            if self.closing or self._count >= self.slots:
+                return False
+            self._count += 1
+            self._waiters.setdefault(run.pk, []).append(waiter)
+            if self._watcher is None or not self._watcher.is_alive():
+                self._watcher = threading.Thread(target=self._watch, name="wait-room", daemon=True)
+                self._watcher.start()
+        self._work.set()
+        return True
+
+    def _leave(self, run: Run, waiter: Waiter) -> None:
+        with self._lock:
+            self._count -= 1
+            waiters = self._waiters[run.pk]
+            waiters.remove(waiter)
+            if not waiters:
+                del self._waiters[run.pk]
+
+    def _watch(self) -> None:
+        """Read the statuses of the waited-for runs, often while a wait is young (a short run
+        may end any moment), less often later; wake the waiters whose run changed."""
+        backoff = Backoff(first=0.1, longest=2.0)
+        while True:
+            self._work.clear()  # a waiter entering after the snapshot sets it again
+            with self._lock:
+                waiting = {run_id: list(waiters) for run_id, waiters in self._waiters.items()}
+            if self.closing:
+                for waiters in waiting.values():
+                    for waiter in waiters:
+                        waiter.event.set()
+            if not waiting:
+                discard_connection()
+                self._work.wait(1.0)
+                continue
+            try:
+                statuses = dict(
+                    Run.objects.filter(pk__in=list(waiting)).values_list("pk", "status")
+                )
+            except UNAVAILABLE as error:
+                logger.warning("Long-polls cannot read run statuses (%s); retrying.", error)
+                discard_connection()
+                time.sleep(backoff.next())
+                continue
+            backoff.reset()
+            for run_id, waiters in waiting.items():
+                for waiter in waiters:
+                    # A run gone from the database wakes its waiters too (they answer 404).
+                    if statuses.get(run_id) != waiter.status:
+                        waiter.event.set()
+            age = time.monotonic() - max(w.since for ws in waiting.values() for w in ws)
+            self._work.wait(0.002 if age < 0.1 else 0.01 if age < 1 else 0.05)
+
+
+wait_room = WaitRoom(settings.WEB_WAIT_SLOTS)
