@@ -55,7 +55,7 @@ class WaitRoom:
         if not self._enter(run, waiter):
             return False
         try:
-            if connection.vendor != "sqlite":
+            if connection.vendor != "sqlite" and not connection.in_atomic_block:
                 connection.close()  # back to the pool while asleep
             deadline = waiter.since + seconds
             while not self.closing and (remaining := deadline - time.monotonic()) > 0:
