@@ -26,14 +26,20 @@ def test_a_worker_runs_a_script_submitted_with_wait(catalog, users, bearer_clien
     assert stored.worker_id and stored.started_at <= stored.finished_at
 
 
-def test_a_run_not_finished_within_wait_answers_202(catalog, users, bearer_client, start_worker):
-    start_worker()
+def test_a_run_not_finished_within_wait_answers_202_with_its_current_state(
+    catalog, users, bearer_client, start_worker
+):
+    worker = start_worker()
+    wait_for(lambda: b"Starting worker" in worker.log_path.read_bytes())
     client = bearer_client(users[Level.WRITE])
     response = client.post(
-        "/api/scripts/sleepy/runs/?wait=1", {"params": {"seconds": 10}}, format="json"
+        "/api/scripts/sleepy/runs/?wait=2", {"params": {"seconds": 10}}, format="json"
     )
     assert response.status_code == 202
-    assert response.json()["status"] in ("queued", "running")
+    # Queued when the wait began, running when it ended: the answer says where it is now.
+    assert response.json()["status"] == "running"
+    run_id = response.json()["id"]
+    assert client.get(f"/api/runs/{run_id}/?wait=1").json()["status"] == "running"
 
 
 def test_cancelling_a_running_run_stops_it_within_a_second(
