@@ -1,6 +1,7 @@
 """Shapes of the script and run endpoints (API.md: Scripts)."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scripts_api.models import Run, RunStatus, Script
@@ -24,6 +25,16 @@ class ScriptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RunArtifactSerializer(serializers.Serializer):
+    """A file of a run. Once `expired` (removed by retention, the run itself is kept), its `url`
+    answers 410."""
+
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()
+    expired = serializers.BooleanField()
+
+
 class RunSerializer(serializers.Serializer):
     """API.md's `Run` (declared field by field: it is on the hot path of every run)."""
 
@@ -44,12 +55,20 @@ class RunSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
 
+    @extend_schema_field(RunArtifactSerializer(many=True))
     def get_artifacts(self, run: Run) -> list[dict]:
         request = self.context.get("request")
         items = []
         for artifact in run.artifacts:
             url = reverse("run-artifact", kwargs={"pk": run.pk, "name": artifact["name"]})
-            items.append({**artifact, "url": request.build_absolute_uri(url) if request else url})
+            items.append(
+                {
+                    "name": artifact["name"],
+                    "size": artifact["size"],
+                    "url": request.build_absolute_uri(url) if request else url,
+                    "expired": bool(artifact.get("expired")),
+                }
+            )
         return items
 
 

@@ -1,8 +1,9 @@
 """Script catalog and run endpoints (API.md: Scripts)."""
 
-import io
+import mimetypes
 
-from django.http import FileResponse
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -20,6 +21,7 @@ from scripts_api.serializers import (
     WaitSerializer,
 )
 from simple_rbas.api import query_params, validated
+from simple_rbas.exceptions import Gone
 from simple_rbas.openapi import PAGE_PARAMETERS, WAIT_PARAMETER, errors
 
 
@@ -155,7 +157,8 @@ class RunCancelView(APIView):
 
 
 class RunArtifactView(APIView):
-    """Download one artifact of a run the caller may see, as an attachment."""
+    """Download one artifact of a run the caller may see, as an attachment, streamed chunk by
+    chunk. Others' runs: 404; an artifact removed by retention: 410."""
 
     required_policy = "authenticated"
 
@@ -166,12 +169,20 @@ class RunArtifactView(APIView):
             (200, "application/octet-stream"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The file, as an attachment."
             ),
-            **errors(401, 404),
+            **errors(401, 404, 410),
         },
     )
     def get(self, request, pk, name: str):
         artifact = artifacts.artifact_for(selectors.run_for(request.user, pk), name)
         if artifact is None:
             raise exceptions.NotFound("No such artifact.")
-        content = io.BytesIO(artifact.content)
-        return FileResponse(content, as_attachment=True, filename=artifact.name)
+        if artifact.expired_at:
+            raise Gone(
+                "This artifact was removed by the retention policy; the run's record is kept.",
+                code="expired",
+            )
+        content_type = mimetypes.guess_type(artifact.name)[0] or "application/octet-stream"
+        response = StreamingHttpResponse(artifacts.read_chunks(artifact), content_type)
+        response["Content-Length"] = str(artifact.size)
+        response["Content-Disposition"] = content_disposition_header(True, artifact.name)
+        return response
