@@ -17,6 +17,7 @@ from scripts_api.serializers import (
     RunFilterSerializer,
     RunRequestSerializer,
     RunSerializer,
+    RunSummarySerializer,
     ScriptSerializer,
     WaitSerializer,
 )
@@ -89,10 +90,10 @@ class ScriptRunView(APIView):
 
 
 class RunListView(GenericAPIView):
-    """The caller's runs, newest first (everyone's under the `admin` policy)."""
+    """The caller's runs as `RunSummary`, newest first (everyone's under the `admin` policy)."""
 
     required_policy = "authenticated"
-    serializer_class = RunSerializer
+    serializer_class = RunSummarySerializer
 
     @extend_schema(
         tags=["runs"],
@@ -103,7 +104,7 @@ class RunListView(GenericAPIView):
             OpenApiParameter("user", int, description="A user's id."),
             *PAGE_PARAMETERS,
         ],
-        responses={200: RunSerializer(many=True), **errors(400, 401, 404)},
+        responses={200: RunSummarySerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request):
         filters = validated(RunFilterSerializer, query_params(request))
@@ -114,8 +115,9 @@ class RunListView(GenericAPIView):
             runs = runs.filter(status=filters["status"])
         if "user" in filters:
             runs = runs.filter(user_id=filters["user"])
-        page = self.paginate_queryset(runs.order_by("-created_at"))
-        data = RunSerializer(page, many=True, context={"request": request}).data
+        runs = runs.only(*RunSummarySerializer.columns).order_by("-created_at")
+        page = self.paginate_queryset(runs)
+        data = RunSummarySerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
 
 

@@ -1,4 +1,4 @@
-"""Artifacts stored in chunks, streamed back and pruned."""
+"""Artifacts stored in chunks, streamed back and pruned; run lists that stay small."""
 
 import hashlib
 import io
@@ -15,11 +15,17 @@ from django.utils import timezone
 
 from scripts_api import artifacts
 from scripts_api.artifacts import CHUNK_BYTES, artifacts_prune, store_file
+from scripts_api.execution import run_execute
 from scripts_api.models import Artifact, ArtifactChunk, Run, RunStatus, Script
+from scripts_api.params import MAX_PARAMS_BYTES
 from scripts_api.services import scripts_sync
 from tests.conftest import PASSWORD
 from users.roles import Level
 
+SUMMARY_FIELDS = {
+    "id", "script", "script_version", "user", "params", "status", "exit_code", "error",
+    "artifacts", "created_at", "started_at", "finished_at", "duration_ms",
+}  # fmt: skip
 BLOB_SCRIPT = '''"""Write a binary file"""
 import hashlib
 import os
@@ -33,6 +39,19 @@ def main(size: int = 0):
     with open(os.path.join(os.environ["RBAS_OUTPUT_DIR"], "blob.bin"), "wb") as out:
         out.write(data)
     return hashlib.sha256(data).hexdigest()
+'''
+LOUD_SCRIPT = '''"""Print, return and fail at length"""
+import sys
+
+POLICY = "authenticated"
+
+
+def main(fail: bool = False):
+    print("o" * 300_000)
+    print("e" * 300_000, file=sys.stderr)
+    if fail:
+        raise ValueError("m" * 300_000)
+    return "r" * 300_000
 '''
 
 
@@ -168,6 +187,63 @@ def test_others_get_404_for_someone_elses_artifact(catalog, users, bearer_client
     for level in (Level.WRITE, Level.ADMIN, Level.OWNER):
         response = download(bearer_client(users[level]), run, "a.txt")
         assert response.status_code == 200 and b"".join(response.streaming_content) == b"secret"
+
+
+def test_the_run_list_answers_run_summaries_and_never_loads_output(catalog, users, bearer_client):
+    user = users[Level.WRITE]
+    big = "o" * 100_000
+    for _ in range(3):
+        finished_run(user, files={"a.txt": b"a"}, stdout=big, stderr=big, result={"x": big})
+    client = bearer_client(user)
+    with CaptureQueriesContext(connection) as queries:
+        listing = client.get("/api/runs/?page_size=100")
+    assert listing.status_code == 200
+    runs = listing.json()["results"]
+    assert len(runs) == 3 and all(set(run) == SUMMARY_FIELDS for run in runs)
+    assert runs[0]["artifacts"][0]["url"].endswith("/artifacts/a.txt")
+    selected = [q["sql"] for q in queries.captured_queries if "scripts_api_run" in q["sql"]]
+    assert selected
+    for column in ('"stdout"', '"stderr"', '"result"', '"source"'):
+        assert all(column not in sql for sql in selected), column
+    finished_run(user, files={})
+    with CaptureQueriesContext(connection) as more:
+        assert len(client.get("/api/runs/?page_size=100").json()["results"]) == 4
+    assert len(more.captured_queries) == len(queries.captured_queries)
+    detail = client.get(f"/api/runs/{runs[0]['id']}/").json()
+    assert set(detail) == SUMMARY_FIELDS | {"stdout", "stderr", "result"}
+    assert detail["stdout"] == big
+
+
+def test_the_run_list_stays_small_whatever_the_runs_printed(catalog, users, bearer_client):
+    (catalog / "loud.py").write_text(LOUD_SCRIPT)
+    scripts_sync()
+    client = bearer_client(users[Level.WRITE])
+    for fail in (False, True):
+        run_id = client.post("/api/scripts/loud/runs/", {"params": {"fail": fail}}, format="json")
+        run_execute(run_id=run_id.json()["id"])
+    detail = client.get(f"/api/runs/{run_id.json()['id']}/").json()
+    assert detail["status"] == "failed" and len(detail["stdout"]) > 300_000
+    listing = client.get("/api/runs/?page_size=100")
+    assert [run["status"] for run in listing.json()["results"]] == ["failed", "succeeded"]
+    assert len(listing.content) < 3000
+    assert len(listing.json()["results"][0]["error"]) <= 1000
+
+
+def test_parameters_over_the_total_cap_are_refused(catalog, users, bearer_client):
+    client = bearer_client(users[Level.WRITE])
+    names = ["n" * 10_000] * (MAX_PARAMS_BYTES // 10_000 + 1)
+    response = client.post("/api/scripts/writer/runs/", {"params": {"names": names}}, format="json")
+    assert response.status_code == 400
+    assert "bytes as JSON" in response.json()["params"][0]
+    assert not Run.objects.exists()
+
+
+def test_a_user_id_beyond_64_bits_is_a_400_not_a_500(catalog, users, bearer_client):
+    client = bearer_client(users[Level.ADMIN])
+    assert client.get("/api/runs/?user=1000000000000000000000000000000").status_code == 400
+    assert client.get(f"/api/runs/?user={2**63}").status_code == 400
+    largest = client.get(f"/api/runs/?user={2**63 - 1}")
+    assert largest.status_code == 200 and largest.json()["count"] == 0
 
 
 def test_retention_expires_old_artifacts_and_keeps_the_runs(
