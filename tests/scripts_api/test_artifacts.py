@@ -253,7 +253,9 @@ def test_retention_expires_old_artifacts_and_keeps_the_runs(
     user = users[Level.WRITE]
     old = finished_run(user, files={"a.txt": b"a" * 10, "b.txt": b"b"}, days_ago=31, stdout="kept")
     recent = finished_run(user, files={"c.txt": b"c"}, days_ago=29)
-    assert artifacts_prune() == 2
+    with CaptureQueriesContext(connection) as queries:
+        assert artifacts_prune() == 2
+    assert not [q for q in queries.captured_queries if '"data"' in q["sql"]]  # bytes never read
     assert not ArtifactChunk.objects.filter(artifact__run=old).exists()
     assert ArtifactChunk.objects.filter(artifact__run=recent).count() == 1
     client = bearer_client(user)
