@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint format clean
+.PHONY: run test bench bench-memory lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: $(VENV)/.dev $(OIDC_PROVIDER) lint
 ## bench: end-to-end run latency and throughput against the real server (bench/runs.py)
 bench: $(VENV)/.dev
 	$(BIN)/python bench/runs.py
+
+## bench-memory: peak RSS of web and queue workers with a 50 MiB artifact, size of a 100-run list
+## (bench/memory.py; a fresh SQLite file, or a scratch database on DATABASE_URL's PostgreSQL)
+bench-memory: $(VENV)/.dev
+	$(BIN)/python bench/memory.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -29,6 +29,8 @@ fi
 "$PYTHON" manage.py clearsessions
 # Queue bookkeeping only: the runs themselves (and their history) are kept in scripts_api_run.
 "$PYTHON" manage.py prune_db_task_results --min-age-days 7
+# Artifacts past RUN_ARTIFACTS_RETENTION_DAYS or over RUN_ARTIFACTS_TOTAL_MAX_BYTES (runs are kept).
+"$PYTHON" manage.py prune_artifacts
 
 # Images collect static files at build time into a directory the server cannot write;
 # a checkout collects them here (collectstatic only copies what changed).

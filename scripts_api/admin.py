@@ -1,13 +1,14 @@
 """Django admin for scripts and runs: read-only, because both are records of what happened.
 
 Scripts change through their files (`sync_scripts`), runs through the API; editing either here
-would falsify the history. Runs can be cancelled from the list.
+would falsify the history. Runs can be cancelled from the list. A run's page lists its artifacts
+(never their bytes); lists never load runs' output or scripts' sources.
 """
 
 from django.contrib import admin, messages
 
 from scripts_api import services
-from scripts_api.models import Run, Script
+from scripts_api.models import Artifact, Run, Script
 from simple_rbas.exceptions import Conflict
 
 
@@ -31,6 +32,22 @@ class ScriptAdmin(ReadOnlyAdmin):
     search_fields = ["slug", "title", "description"]
 
 
+class ArtifactInline(admin.TabularInline):
+    """The files a run kept: name, size, checksum, and when retention removed them."""
+
+    model = Artifact
+    fields = ["name", "size", "sha256", "expired_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
     list_display = ["id", "script", "user", "status", "created_at", "duration_ms"]
@@ -39,6 +56,12 @@ class RunAdmin(ReadOnlyAdmin):
     list_select_related = ["script", "user"]
     date_hierarchy = "created_at"
     actions = ["cancel_runs"]
+    inlines = [ArtifactInline]
+
+    def get_queryset(self, request):
+        # A page of 100 runs would otherwise carry up to 3 MB of output each; a run's own page
+        # still shows them (each deferred column is read when displayed).
+        return super().get_queryset(request).defer("stdout", "stderr", "result", "script__source")
 
     @admin.action(description="Cancel the selected runs")
     def cancel_runs(self, request, queryset):

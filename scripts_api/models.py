@@ -127,12 +127,17 @@ class Run(models.Model):
 
 class Artifact(models.Model):
     """A file a run wrote into RBAS_OUTPUT_DIR, kept in the database so that web and worker
-    processes need no shared filesystem (each run's files are capped by RUN_ARTIFACTS_MAX_BYTES)."""
+    processes need no shared filesystem; its bytes are its `chunks` (see `scripts_api.artifacts`).
+
+    Pruning (retention, total cap) deletes the chunks and sets `expired_at`; the row stays as
+    the record of what the run wrote.
+    """
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifact_files")
     name = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
-    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -141,3 +146,24 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} of run {self.run_id}"
+
+
+class ArtifactChunk(models.Model):
+    """One piece of an artifact's bytes (at most `artifacts.CHUNK_BYTES`), in `index` order."""
+
+    # The unique constraint's index (artifact, index) serves lookups by artifact too.
+    artifact = models.ForeignKey(
+        Artifact, on_delete=models.CASCADE, related_name="chunks", db_index=False
+    )
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["artifact", "index"], name="scripts_api_artifactchunk_unique_index"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of artifact {self.artifact_id}"

@@ -1,6 +1,7 @@
 """Validate run parameters against a script's parameter schema (the subset the catalog writes)."""
 
 import datetime
+import json
 import math
 import re
 
@@ -10,6 +11,8 @@ from simple_rbas.api import text_problem
 
 MAX_STRING_LENGTH = 10_000
 MAX_LIST_LENGTH = 1_000
+# All parameters together, as stored (JSON, UTF-8): every run list repeats them.
+MAX_PARAMS_BYTES = 64 * 1024
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a number"}
 
@@ -57,7 +60,8 @@ def _check_value(schema: dict, value) -> str | None:
 
 
 def validate_params(schema: dict, params) -> dict:
-    """Return `params` when they fit `schema`; else raise a 400 with one message per parameter."""
+    """Return `params` when they fit `schema` and MAX_PARAMS_BYTES; else raise a 400 with one
+    message per parameter."""
     if not isinstance(params, dict):
         raise ValidationError({"params": ["Must be an object of parameter names to values."]})
     properties = schema.get("properties", {})
@@ -72,6 +76,11 @@ def validate_params(schema: dict, params) -> dict:
             errors[name] = [problem]
     if errors:
         raise ValidationError({"params": errors})
+    size = len(json.dumps(params, ensure_ascii=False).encode("utf-8", errors="replace"))
+    if size > MAX_PARAMS_BYTES:
+        raise ValidationError(
+            {"params": [f"Must be at most {MAX_PARAMS_BYTES} bytes as JSON, not {size}."]}
+        )
     return params
 
 

@@ -1,9 +1,11 @@
 """Shapes of the script and run endpoints (API.md: Scripts)."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scripts_api.models import Run, RunStatus, Script
+from simple_rbas.api import MAX_DATABASE_INTEGER
 
 
 class ScriptSerializer(serializers.ModelSerializer):
@@ -24,8 +26,20 @@ class ScriptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RunSerializer(serializers.Serializer):
-    """API.md's `Run` (declared field by field: it is on the hot path of every run)."""
+class RunArtifactSerializer(serializers.Serializer):
+    """A file of a run. Once `expired` (removed by retention, the run itself is kept), its `url`
+    answers 410."""
+
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()
+    expired = serializers.BooleanField()
+
+
+class RunSummarySerializer(serializers.Serializer):
+    """API.md's `RunSummary`: a `Run` without `stdout`, `stderr` and `result`, so that a list
+    stays small whatever the runs printed (`params` take at most 64 KiB as JSON, and `error` is
+    one short line)."""
 
     id = serializers.UUIDField(read_only=True)
     script = serializers.CharField(source="script.slug", read_only=True)
@@ -33,9 +47,6 @@ class RunSerializer(serializers.Serializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
     params = serializers.JSONField(read_only=True)
     status = serializers.CharField(read_only=True)
-    result = serializers.JSONField(read_only=True)
-    stdout = serializers.CharField(read_only=True)
-    stderr = serializers.CharField(read_only=True)
     exit_code = serializers.IntegerField(read_only=True, allow_null=True)
     error = serializers.CharField(read_only=True)
     artifacts = serializers.SerializerMethodField()
@@ -44,13 +55,35 @@ class RunSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
 
+    # The columns these fields read: the run list loads nothing else.
+    columns = (
+        "script__slug", "script_version", "user", "params", "status", "exit_code", "error",
+        "artifacts", "created_at", "started_at", "finished_at",
+    )  # fmt: skip
+
+    @extend_schema_field(RunArtifactSerializer(many=True))
     def get_artifacts(self, run: Run) -> list[dict]:
         request = self.context.get("request")
         items = []
         for artifact in run.artifacts:
             url = reverse("run-artifact", kwargs={"pk": run.pk, "name": artifact["name"]})
-            items.append({**artifact, "url": request.build_absolute_uri(url) if request else url})
+            items.append(
+                {
+                    "name": artifact["name"],
+                    "size": artifact["size"],
+                    "url": request.build_absolute_uri(url) if request else url,
+                    "expired": bool(artifact.get("expired")),
+                }
+            )
         return items
+
+
+class RunSerializer(RunSummarySerializer):
+    """API.md's `Run` (declared field by field: it is on the hot path of every run)."""
+
+    result = serializers.JSONField(read_only=True)
+    stdout = serializers.CharField(read_only=True)
+    stderr = serializers.CharField(read_only=True)
 
 
 class RunRequestSerializer(serializers.Serializer):
@@ -70,4 +103,5 @@ class RunFilterSerializer(serializers.Serializer):
 
     script = serializers.SlugField(required=False)
     status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
-    user = serializers.IntegerField(min_value=1, required=False)
+    # Within the database's integers: a larger id is a 400, not an overflow in the query.
+    user = serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_INTEGER, required=False)

@@ -1,8 +1,9 @@
 """Script catalog and run endpoints (API.md: Scripts)."""
 
-import io
+import mimetypes
 
-from django.http import FileResponse
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -16,10 +17,12 @@ from scripts_api.serializers import (
     RunFilterSerializer,
     RunRequestSerializer,
     RunSerializer,
+    RunSummarySerializer,
     ScriptSerializer,
     WaitSerializer,
 )
 from simple_rbas.api import query_params, validated
+from simple_rbas.exceptions import Gone
 from simple_rbas.openapi import PAGE_PARAMETERS, WAIT_PARAMETER, errors
 
 
@@ -87,10 +90,10 @@ class ScriptRunView(APIView):
 
 
 class RunListView(GenericAPIView):
-    """The caller's runs, newest first (everyone's under the `admin` policy)."""
+    """The caller's runs as `RunSummary`, newest first (everyone's under the `admin` policy)."""
 
     required_policy = "authenticated"
-    serializer_class = RunSerializer
+    serializer_class = RunSummarySerializer
 
     @extend_schema(
         tags=["runs"],
@@ -101,7 +104,7 @@ class RunListView(GenericAPIView):
             OpenApiParameter("user", int, description="A user's id."),
             *PAGE_PARAMETERS,
         ],
-        responses={200: RunSerializer(many=True), **errors(400, 401, 404)},
+        responses={200: RunSummarySerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request):
         filters = validated(RunFilterSerializer, query_params(request))
@@ -112,8 +115,9 @@ class RunListView(GenericAPIView):
             runs = runs.filter(status=filters["status"])
         if "user" in filters:
             runs = runs.filter(user_id=filters["user"])
-        page = self.paginate_queryset(runs.order_by("-created_at"))
-        data = RunSerializer(page, many=True, context={"request": request}).data
+        runs = runs.only(*RunSummarySerializer.columns).order_by("-created_at")
+        page = self.paginate_queryset(runs)
+        data = RunSummarySerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
 
 
@@ -155,7 +159,8 @@ class RunCancelView(APIView):
 
 
 class RunArtifactView(APIView):
-    """Download one artifact of a run the caller may see, as an attachment."""
+    """Download one artifact of a run the caller may see, as an attachment, streamed chunk by
+    chunk. Others' runs: 404; an artifact removed by retention: 410."""
 
     required_policy = "authenticated"
 
@@ -166,12 +171,20 @@ class RunArtifactView(APIView):
             (200, "application/octet-stream"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The file, as an attachment."
             ),
-            **errors(401, 404),
+            **errors(401, 404, 410),
         },
     )
     def get(self, request, pk, name: str):
         artifact = artifacts.artifact_for(selectors.run_for(request.user, pk), name)
         if artifact is None:
             raise exceptions.NotFound("No such artifact.")
-        content = io.BytesIO(artifact.content)
-        return FileResponse(content, as_attachment=True, filename=artifact.name)
+        if artifact.expired_at:
+            raise Gone(
+                "This artifact was removed by the retention policy; the run's record is kept.",
+                code="expired",
+            )
+        content_type = mimetypes.guess_type(artifact.name)[0] or "application/octet-stream"
+        response = StreamingHttpResponse(artifacts.read_chunks(artifact), content_type)
+        response["Content-Length"] = str(artifact.size)
+        response["Content-Disposition"] = content_disposition_header(True, artifact.name)
+        return response

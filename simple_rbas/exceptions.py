@@ -17,3 +17,11 @@ class TooManyActive(exceptions.APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_detail = "Too many requests in progress."
     default_code = "too_many_active"
+
+
+class Gone(exceptions.APIException):
+    """410: the resource existed and was removed for good."""
+
+    status_code = status.HTTP_410_GONE
+    default_detail = "This was removed."
+    default_code = "gone"

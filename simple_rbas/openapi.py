@@ -17,6 +17,7 @@ _MEANINGS = {
     403: "Not allowed: the policy is not satisfied, or the CSRF check failed.",
     404: "Not found (or not visible to the caller).",
     409: "Conflicts with the current state.",
+    410: "Existed, and was removed for good.",
     415: "Only application/json is accepted.",
     429: "Too many requests; see Retry-After.",
     503: "Not ready.",

@@ -230,6 +230,15 @@ RUN_OUTPUT_MAX_BYTES = env.int("RUN_OUTPUT_MAX_BYTES", default=1024 * 1024)
 RUN_RESULT_MAX_BYTES = env.int("RUN_RESULT_MAX_BYTES", default=1024 * 1024)
 RUN_ARTIFACTS_MAX_BYTES = env.int("RUN_ARTIFACTS_MAX_BYTES", default=50 * 1024 * 1024)
 RUN_ARTIFACTS_MAX_FILES = env.int("RUN_ARTIFACTS_MAX_FILES", default=100)
+# Stored artifacts are removed (the runs are kept) once older than RUN_ARTIFACTS_RETENTION_DAYS
+# (0: never), and, oldest runs first, when all of them take more than
+# RUN_ARTIFACTS_TOTAL_MAX_BYTES (0: no cap): by `prune_artifacts` and the workers' housekeeping.
+RUN_ARTIFACTS_RETENTION_DAYS = env.int("RUN_ARTIFACTS_RETENTION_DAYS", default=30)
+RUN_ARTIFACTS_TOTAL_MAX_BYTES = env.int("RUN_ARTIFACTS_TOTAL_MAX_BYTES", default=5 * 1024**3)
+if RUN_ARTIFACTS_RETENTION_DAYS < 0 or RUN_ARTIFACTS_TOTAL_MAX_BYTES < 0:
+    raise ImproperlyConfigured(
+        "RUN_ARTIFACTS_RETENTION_DAYS and RUN_ARTIFACTS_TOTAL_MAX_BYTES cannot be negative."
+    )
 SCRIPT_MAX_TIMEOUT_SECONDS = env.int("SCRIPT_MAX_TIMEOUT_SECONDS", default=3600)
 SCRIPT_MAX_MEMORY_MB = env.int("SCRIPT_MAX_MEMORY_MB", default=4096)
 # A worker renews the lease of its run this often; a run whose lease is older than

@@ -313,11 +313,6 @@ def test_a_filter_the_database_cannot_compare_is_a_400_naming_it(owner_client, q
     assert field in response.json()
 
 
-@pytest.mark.xfail(
-    reason="needs the 64-bit bound on RunFilterSerializer.user (scripts_api/serializers.py), "
-    "fixed on another branch: SQLite raised OverflowError, PostgreSQL answered an empty list",
-    strict=False,
-)
 def test_a_user_filter_beyond_the_database_is_a_400(owner_client):
     response = owner_client.get(f"/api/runs/?user={HUGE}")
     assert response.status_code == 400, response.content

@@ -160,8 +160,10 @@ def test_a_run_records_the_version_it_ran(catalog, users, bearer_client):
     run_execute(run_id=second["id"])
     runs = {r["id"]: r for r in client.get("/api/runs/").json()["results"]}
     assert runs[first["id"]]["script_version"] != runs[second["id"]]["script_version"]
-    assert runs[second["id"]]["result"] == "v2"
-    assert runs[first["id"]]["result"] == {"greeting": "Hello, colleague."}
+    assert client.get(f"/api/runs/{second['id']}/").json()["result"] == "v2"
+    assert client.get(f"/api/runs/{first['id']}/").json()["result"] == {
+        "greeting": "Hello, colleague."
+    }
 
 
 def test_a_failing_script_ends_failed_with_its_error(catalog, users, bearer_client):
