@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # How often a running run's cancel flag is read: cancelling takes effect within about this.
 CANCEL_POLL_SECONDS = 0.25
+# A run's `error` is one line for people; the details are in its stderr.
+MAX_ERROR_LENGTH = 2000
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
@@ -181,7 +183,7 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> bool:
         "stdout": storable(outcome.stdout),
         "stderr": storable(stderr),
         "exit_code": outcome.exit_code,
-        "error": storable(outcome.error),
+        "error": storable(outcome.error[:MAX_ERROR_LENGTH]),
         "artifacts": [{"name": f.name, "size": f.size} for f in found],
     }
     try:
@@ -198,7 +200,7 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> bool:
             "exit_code": outcome.exit_code,
             "error": storable(
                 f"The run ended ({outcome.status}) but the database refused to store its "
-                f"outcome: {_describe(error)}"[:2000]
+                f"outcome: {_describe(error)}"[:MAX_ERROR_LENGTH]
             ),
             "artifacts": [],
         }

@@ -25,6 +25,7 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from scripts_api.artifacts import artifacts_prune
 from scripts_api.execution import (
     WORKER_ID,
     run_abandon,
@@ -66,15 +67,18 @@ def wait_for_migrations(poll_seconds: float = 2.0) -> None:
 
 class Housekeeper:
     """Every third of a lease: end the runs whose lease expired, and the queue tasks their
-    dead workers left running.
+    dead workers left running; every PRUNE_SECONDS, expire artifacts past their retention.
 
     After the database was unreachable, it waits one more lease before reaping: live workers
     could not renew their leases either, and need a heartbeat's time to do so.
     """
 
+    PRUNE_SECONDS = 3600
+
     def __init__(self) -> None:
         self.period = max(settings.RUN_LEASE_SECONDS / 3, 0.5)
         self.quiet_until = 0.0
+        self.prune_at = time.monotonic() + self.PRUNE_SECONDS  # run_web.sh prunes at start
 
     def forever(self) -> None:
         """Run until the process exits (a daemon thread)."""
@@ -92,6 +96,11 @@ class Housekeeper:
             if reaped:
                 logger.warning("Ended %d runs whose worker stopped renewing the lease.", reaped)
             tasks_reap_orphans()
+            if time.monotonic() >= self.prune_at:
+                self.prune_at = time.monotonic() + self.PRUNE_SECONDS
+                expired = artifacts_prune()
+                if expired:
+                    logger.info("Expired %d artifacts past their retention.", expired)
         except UNAVAILABLE as error:
             logger.warning("Housekeeping: the database is unreachable (%s).", error)
             self.quiet_until = time.monotonic() + settings.RUN_LEASE_SECONDS

@@ -54,8 +54,10 @@ function render() {
   document.getElementById("stderr").textContent = run.stderr || "(nothing)";
   document.getElementById("params").textContent = JSON.stringify(run.params, null, 2);
   const files = document.getElementById("artifacts");
-  files.replaceChildren(...run.artifacts.map((a) => element("li", {},
-    element("a", { href: a.url, download: a.name, text: a.name }), ` (${a.size} bytes)`)));
+  files.replaceChildren(...run.artifacts.map((a) => (a.expired
+    ? element("li", {}, a.name, ` (${a.size} bytes, removed after the retention period)`)
+    : element("li", {},
+      element("a", { href: a.url, download: a.name, text: a.name }), ` (${a.size} bytes)`))));
   document.getElementById("artifacts-section").hidden = run.artifacts.length === 0;
   if (!active) {
     document.getElementById("run").removeAttribute("aria-busy");
