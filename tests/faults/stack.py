@@ -1,0 +1,374 @@
+"""Real processes for fault-injection tests: a private PostgreSQL server, databases cloned from a
+migrated template on it, and gunicorn and queue workers started on such a database.
+
+Nothing here touches the test suite's own database: every process gets a minimal environment
+naming its own DATABASE_URL.
+"""
+
+import contextlib
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+DEBIAN_BINDIR = Path("/usr/lib/postgresql/15/bin")
+SECRET_KEY = "faults-test-secret-key-0123456789abcdef"
+# PostgreSQL refuses to run as root; as root the harness runs it as this system user.
+POSTGRES_USER = "postgres"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_bindir() -> Path:
+    """The directory of initdb, pg_ctl and postgres: `pg_config --bindir`, else Debian's."""
+    candidates = []
+    if pg_config := shutil.which("pg_config"):
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if found.returncode == 0:
+            candidates.append(Path(found.stdout.strip()))
+    candidates.append(DEBIAN_BINDIR)
+    for bindir in candidates:
+        if all((bindir / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+            return bindir
+    raise RuntimeError(
+        "The fault tests need a PostgreSQL server's programs (initdb, pg_ctl, postgres); none "
+        f"found in {', '.join(map(str, candidates))}. On Debian: apt-get install postgresql-15."
+    )
+
+
+def run_as_server_owner() -> dict:
+    """`subprocess` arguments that drop root to the postgres user (none when not root)."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        owner = pwd.getpwnam(POSTGRES_USER)
+    except KeyError:
+        raise RuntimeError(
+            f"Running as root, the fault tests start PostgreSQL as the {POSTGRES_USER!r} user, "
+            "which does not exist here (apt-get install postgresql-15 creates it)."
+        ) from None
+    return {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
+
+
+class PostgresServer:
+    """A PostgreSQL server of the test session's own: trust auth, TCP on 127.0.0.1 and a UNIX
+    socket in `directory`, no fsync. `stop()`, `start()` and `restart()` inject outages."""
+
+    def __init__(self, directory: Path, port: int | None = None):
+        self.directory = directory
+        self.data = directory / "data"
+        self.sockets = directory / "sockets"
+        self.log_path = directory / "postgres.log"
+        self.port = port or free_port()
+        self.bindir = postgres_bindir()
+
+    def init(self) -> None:
+        """Create the cluster (initdb) and write its configuration."""
+        self.sockets.mkdir(parents=True, exist_ok=True)
+        owner = run_as_server_owner()
+        if owner:
+            for path in (self.directory, self.sockets):
+                os.chown(path, owner["user"], owner["group"])
+        self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                  "--locale=C", "--no-sync", "--no-instructions")  # fmt: skip
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.sockets}'\n"
+                "fsync = off\nfull_page_writes = off\n"
+                "shared_buffers = 16MB\nmax_connections = 60\n"
+            )
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        self._run("pg_ctl", "-D", self.data, "-l", self.log_path, "-w", "-t", "30", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: `fast` ends every session cleanly, `immediate` aborts (a crash)."""
+        if mode not in {"smart", "fast", "immediate"}:
+            raise ValueError(f"unknown shutdown mode {mode!r}")
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "30", "stop")
+
+    def restart(self, down_seconds: float = 0.2, mode: str = "fast") -> None:
+        """Stop the server, stay down `down_seconds`, start it again (same port and data)."""
+        self.stop(mode)
+        time.sleep(down_seconds)
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server runs (pg_ctl status)."""
+        return self._run("pg_ctl", "-D", self.data, "status", check=False).returncode == 0
+
+    def url(self, dbname: str = "postgres") -> str:
+        """A DATABASE_URL for `dbname` on this server."""
+        return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
+        """A new autocommit connection to `dbname` (closed by `with`)."""
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname=dbname,
+            connect_timeout=5,
+            autocommit=True,
+        )
+
+    def _run(self, program: str, *args, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [self.bindir / program, *map(str, args)],
+            cwd=self.directory,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            **run_as_server_owner(),
+        )
+        if check and result.returncode != 0:
+            log = self.log_path.read_text()[-3000:] if self.log_path.exists() else ""
+            raise RuntimeError(
+                f"{program} {' '.join(map(str, args))} failed ({result.returncode}):\n"
+                f"{result.stdout}{result.stderr}\n--- postgres.log (end) ---\n{log}"
+            )
+        return result
+
+
+def django_env(database_url: str, scripts_dir: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment for a Django process: none of the suite's own settings leak in."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env |= {
+        "DJANGO_READ_DOT_ENV_FILE": "false",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "SCRIPTS_DIR": str(scripts_dir),
+    }
+    return env | extra
+
+
+def manage(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    """Run `manage.py <args>` in a process of its own; fail with its output when it fails."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def create_database(server: PostgresServer, name: str, template: str | None = None) -> None:
+    """CREATE DATABASE `name`, cloned from `template` when given."""
+    statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    deadline = time.monotonic() + 10
+    with server.connect() as connection:
+        while True:
+            try:
+                connection.execute(statement)
+                return
+            except psycopg.errors.ObjectInUse:
+                # A process that just used the template may still be closing its connection.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+def drop_database(server: PostgresServer, name: str) -> None:
+    """DROP DATABASE `name`, ending whatever sessions it still has."""
+    with server.connect() as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Database:
+    """A database of its own on the private server, with helpers to run SQL and commands."""
+
+    def __init__(self, server: PostgresServer, name: str, scripts_dir: Path):
+        self.server = server
+        self.name = name
+        self.scripts_dir = scripts_dir
+
+    @property
+    def url(self) -> str:
+        """Its DATABASE_URL."""
+        return self.server.url(self.name)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a Django process on this database (plus `extra`)."""
+        return django_env(self.url, self.scripts_dir, **extra)
+
+    def manage(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+        """Run `manage.py <args>` on this database."""
+        return manage(*args, env=self.env(**env), check=check)
+
+    def create_owner(self, username: str, password: str, email: str = "") -> None:
+        """Create an owner the way deployments do (`manage.py ensure_owner`)."""
+        self.manage(
+            "ensure_owner",
+            DJANGO_SUPERUSER_USERNAME=username,
+            DJANGO_SUPERUSER_EMAIL=email or f"{username}@faults.example",
+            DJANGO_SUPERUSER_PASSWORD=password,
+        )
+
+    def sql(self, query: str, params: tuple | dict | None = None) -> list[tuple]:
+        """Run one statement on a new connection; return its rows ([] when it returns none)."""
+        with self.server.connect(self.name) as connection:
+            cursor = connection.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def terminate_connections(self) -> int:
+        """pg_terminate_backend every other session on this database; how many were ended."""
+        return self._signal_backends("pg_terminate_backend", "")
+
+    def cancel_queries(self) -> int:
+        """pg_cancel_backend every query running on this database; how many were cancelled."""
+        return self._signal_backends("pg_cancel_backend", "AND state = 'active'")
+
+    def _signal_backends(self, function: str, condition: str) -> int:
+        rows = self.sql(
+            f"SELECT {function}(pid) FROM pg_stat_activity "  # noqa: S608 - fixed names only
+            f"WHERE datname = current_database() AND pid <> pg_backend_pid() {condition}"
+        )
+        return sum(1 for (done,) in rows if done)
+
+
+def new_database_name(prefix: str = "faults") -> str:
+    """A fresh database name."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def start_process(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start `command` in a session of its own (so `stop_process` can end its whole group),
+    its output going to `log_path`."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    process.log_path = log_path
+    return process
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM the process group, wait up to `timeout`, then SIGKILL whatever is left of it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@dataclass
+class WebServer:
+    """A running gunicorn (as `run_web.sh` execs it) and where to reach it."""
+
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+    clients: list["ApiClient"] = field(default_factory=list)
+
+    def log(self) -> str:
+        """Everything it has printed so far."""
+        return self.log_path.read_text()
+
+    def client(self) -> "ApiClient":
+        """A new HTTP client for it (closed by `stop`)."""
+        self.clients.append(ApiClient(self.url))
+        return self.clients[-1]
+
+    def stop(self) -> None:
+        """Close its clients' connections (gunicorn waits out idle keep-alive ones), stop it."""
+        for client in self.clients:
+            client.session.close()
+        stop_process(self.process)
+
+
+def wait_until_healthy(server: WebServer, timeout: float = 60) -> None:
+    """Poll /healthz until it answers 200; fail with the server's log if it exits or hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({server.process.returncode}):\n{server.log()}")
+        try:
+            if requests.get(server.url + "/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer /healthz within {timeout}s:\n{server.log()}")
+
+
+class ApiClient:
+    """HTTP calls to a started web server; after `login`, calls carry the Bearer token."""
+
+    def __init__(self, base_url: str, timeout: float = 10):
+        self.base_url = base_url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.token: str | None = None
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Send `method` to `path` (relative to the server)."""
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.request(method, self.base_url + path, **kwargs)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        """GET `path`."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json=None, **kwargs) -> requests.Response:
+        """POST `json` to `path`."""
+        return self.request("POST", path, json=json, **kwargs)
+
+    def signup(self, username: str, password: str, email: str = "") -> dict:
+        """Create an account through the API (201 expected); return the new user."""
+        body = {"username": username, "password": password}
+        body["email"] = email or f"{username}@faults.example"
+        response = self.post("/api/auth/signup/", body)
+        assert response.status_code == 201, response.text
+        return response.json()["user"]
+
+    def login(self, username: str, password: str) -> dict:
+        """Sign in (200 expected) and send the access token as a Bearer header from now on;
+        the cookies are dropped, so only the header authenticates."""
+        response = self.post("/api/auth/login/", {"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        self.token = response.json()["access_token"]
+        self.session.cookies.clear()
+        self.session.headers["Authorization"] = f"Bearer {self.token}"
+        return response.json()
+
+    def admin_login(self, username: str, password: str) -> None:
+        """Sign in to Django's admin with its form (a staff session cookie, no token)."""
+        form = self.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        assert token, form.text
+        response = self.request(
+            "POST",
+            "/admin/login/?next=/admin/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": token[1]},
+            allow_redirects=False,
+        )
+        assert response.status_code == 302, response.text
