@@ -5,8 +5,7 @@ started and broken at will), a fresh migrated database per test, and real gunico
     def test_it_recovers(postgres_server, start_web):
         web = start_web()
         api = web.client()
-        api.signup("ada", PASSWORD)
-        api.login("ada", PASSWORD)
+        api.login(OWNER, PASSWORD)  # every database has this owner
         postgres_server.stop()
         assert api.get("/api/auth/me/").status_code == 503
         postgres_server.start()
@@ -15,6 +14,7 @@ started and broken at will), a fresh migrated database per test, and real gunico
 import contextlib
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import textwrap
@@ -26,6 +26,8 @@ import pytest
 
 from tests.conftest import TEST_SCRIPTS
 from tests.faults.stack import (
+    OWNER,
+    PASSWORD,
     ROOT,
     Database,
     PostgresServer,
@@ -40,6 +42,22 @@ from tests.faults.stack import (
 )
 
 TEMPLATE = "faults_template"
+# Seconds each step of the harness took in this session, reported after the tests.
+TIMINGS: dict[str, list[float]] = {}
+
+
+def _took(step: str, started: float) -> None:
+    TIMINGS.setdefault(step, []).append(time.monotonic() - started)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how long the harness took, when it ran."""
+    if TIMINGS:
+        steps = ", ".join(
+            f"{step} {statistics.mean(seconds):.2f}s" + (" (mean)" if len(seconds) > 1 else "")
+            for step, seconds in TIMINGS.items()
+        )
+        terminalreporter.write_line(f"faults harness: {steps}")
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +75,7 @@ def postgres_server(tmp_path_factory) -> Iterator[PostgresServer]:
     try:
         server.init()
         server.start()
-        server.setup_seconds = time.monotonic() - started
+        _took("initdb and start", started)
         yield server
     finally:
         with contextlib.suppress(RuntimeError):
@@ -72,7 +90,8 @@ def postgres_server(tmp_path_factory) -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def template_database(postgres_server, tmp_path_factory) -> Database:
     """A database migrated once per session (`manage.py migrate`) with the scripts catalog
-    synced: the repository's scripts plus the suite's test scripts (`sleepy`, `writer`)."""
+    synced (the repository's scripts plus the suite's `sleepy` and `writer`) and one owner,
+    `OWNER` with `PASSWORD`."""
     started = time.monotonic()
     scripts = tmp_path_factory.mktemp("faults-scripts") / "scripts"
     shutil.copytree(ROOT / "scripts", scripts)
@@ -82,7 +101,8 @@ def template_database(postgres_server, tmp_path_factory) -> Database:
     template = Database(postgres_server, TEMPLATE, scripts)
     template.manage("migrate", "--noinput")
     template.manage("sync_scripts")
-    template.setup_seconds = time.monotonic() - started
+    template.create_owner(OWNER, PASSWORD)
+    _took("template (migrate, sync_scripts)", started)
     return template
 
 
@@ -94,7 +114,7 @@ def fault_database(postgres_server, template_database) -> Iterator[Database]:
     database = Database(postgres_server, new_database_name(), template_database.scripts_dir)
     started = time.monotonic()
     create_database(postgres_server, database.name, template=template_database.name)
-    database.setup_seconds = time.monotonic() - started
+    _took("database per test", started)
     yield database
     if not postgres_server.running:
         postgres_server.start()
@@ -127,7 +147,9 @@ def start_web(fault_database, tmp_path) -> Iterator[Callable[..., WebServer]]:
         )
         server = WebServer(process, f"http://127.0.0.1:{port}", process.log_path)
         started.append(server)
+        booted = time.monotonic()
         wait_until_healthy(server)
+        _took("gunicorn up", booted)
         return server
 
     yield start

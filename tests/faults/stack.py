@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -25,6 +25,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 DEBIAN_BINDIR = Path("/usr/lib/postgresql/15/bin")
 SECRET_KEY = "faults-test-secret-key-0123456789abcdef"
+# Every database of the harness has this owner (`manage.py ensure_owner` in the template); users
+# that tests sign up may use the same password.
+OWNER = "faults-owner"
+PASSWORD = "a-faults-test-passphrase"
 # PostgreSQL refuses to run as root; as root the harness runs it as this system user.
 POSTGRES_USER = "postgres"
 
@@ -287,21 +291,17 @@ class WebServer:
     process: subprocess.Popen
     url: str
     log_path: Path
-    clients: list["ApiClient"] = field(default_factory=list)
 
     def log(self) -> str:
         """Everything it has printed so far."""
         return self.log_path.read_text()
 
     def client(self) -> "ApiClient":
-        """A new HTTP client for it (closed by `stop`)."""
-        self.clients.append(ApiClient(self.url))
-        return self.clients[-1]
+        """A new HTTP client for it."""
+        return ApiClient(self.url)
 
     def stop(self) -> None:
-        """Close its clients' connections (gunicorn waits out idle keep-alive ones), stop it."""
-        for client in self.clients:
-            client.session.close()
+        """Stop it (SIGTERM, as a container stop, then SIGKILL if need be)."""
         stop_process(self.process)
 
 
@@ -327,6 +327,9 @@ class ApiClient:
         self.base_url = base_url
         self.timeout = timeout
         self.session = requests.Session()
+        # A connection per request: gunicorn then stops at once instead of waiting out kept-alive
+        # connections, and no request of a test rides on a connection an earlier fault broke.
+        self.session.headers["Connection"] = "close"
         self.token: str | None = None
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:

@@ -2,18 +2,16 @@
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.faults.stack import OWNER, PASSWORD
 
 pytestmark = pytest.mark.faults
-
-PASSWORD = "a-faults-test-passphrase"
 
 
 def test_each_test_gets_a_migrated_database_with_the_catalog(fault_database, template_database):
     assert fault_database.name != template_database.name
     slugs = {slug for (slug,) in fault_database.sql("SELECT slug FROM scripts_api_script")}
     assert {"hello", "sleepy", "writer"} <= slugs
-    assert fault_database.sql("SELECT count(*) FROM users_user") == [(0,)]
+    assert fault_database.sql("SELECT username, level FROM users_user") == [(OWNER, 0)]
 
 
 def test_the_server_survives_a_restart_with_the_same_address(postgres_server, fault_database):
@@ -25,23 +23,11 @@ def test_the_server_survives_a_restart_with_the_same_address(postgres_server, fa
 def test_a_signed_in_owner_runs_a_script_through_gunicorn_and_a_worker(
     fault_database, start_web, start_worker
 ):
-    fault_database.create_owner("faults-owner", PASSWORD)
     web = start_web()
     start_worker()
     api = web.client()
-    assert api.login("faults-owner", PASSWORD)["user"]["level"] == 0
+    assert api.login(OWNER, PASSWORD)["user"]["level"] == 0
     run = api.post("/api/scripts/hello/runs/?wait=20", {"params": {"name": "faults"}}, timeout=25)
     assert run.status_code == 200, run.text
     assert run.json()["result"] == {"greeting": "Hello, faults."}
     assert web.log().count('"status": 200') >= 2  # the request log lines of gunicorn's Django
-
-
-def test_a_terminated_session_is_seen_by_the_sql_helper(fault_database, start_web):
-    web = start_web()
-    api = web.client()
-    api.signup("faults-user", PASSWORD)
-    api.login("faults-user", PASSWORD)
-    # gunicorn keeps its connection (CONN_MAX_AGE); ending it under its feet is a fault it
-    # must survive: the next request checks the connection and opens a new one.
-    wait_for(lambda: fault_database.terminate_connections() >= 1, timeout=5)
-    assert api.get("/api/auth/me/").status_code == 200
