@@ -1,10 +1,13 @@
-"""Request ids and the one log line per request."""
+"""Request ids and the one log line per request; 503 while the database is unreachable."""
 
 import logging
 import re
 import time
 import uuid
 
+from django.db import InterfaceError, OperationalError
+
+from simple_rbas.errors import database_unavailable, is_database_unavailable
 from simple_rbas.logging import request_id
 
 logger = logging.getLogger("simple_rbas.request")
@@ -27,7 +30,6 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = rid
-            user = getattr(request, "user", None)
             logger.info(
                 "%s %s %s",
                 request.method,
@@ -39,9 +41,35 @@ class RequestLogMiddleware:
                     "path": request.path,  # never the query string
                     "status": response.status_code,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                    "user_id": _user_id(request),
                 },
             )
             return response
         finally:
             request_id.reset(token)
+
+
+def _user_id(request) -> int | None:
+    user = getattr(request, "user", None)
+    try:
+        return user.pk if user is not None and user.is_authenticated else None
+    except (OperationalError, InterfaceError):
+        # A Django session user is looked up lazily, here if the view never did; when the
+        # database is unreachable the response already says so, and this line is still logged.
+        return None
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with Retry-After, not 500, when a view (DRF's authentication included) fails
+    because the database cannot be reached; other exceptions go on to Django's handling."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_database_unavailable(exception):
+            return database_unavailable(request, exception)
+        return None

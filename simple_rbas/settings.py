@@ -60,6 +60,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "simple_rbas.middleware.RequestLogMiddleware",
+    # A view failing because the database is unreachable answers 503, not 500
+    # (simple_rbas.errors.server_error does the same for failures in middleware).
+    "simple_rbas.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -281,7 +284,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Role-based script service: sign in (HTTP-only cookies or a Bearer token), list the "
         "scripts your role may run, run them, and read their results. Cookie-authenticated "
-        "unsafe requests need the X-CSRFToken header."
+        "unsafe requests need the X-CSRFToken header. While the database is unreachable every "
+        "operation that needs it answers 503 with Retry-After."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
