@@ -70,20 +70,22 @@ def postgres_server(tmp_path_factory) -> Iterator[PostgresServer]:
     logs = tmp_path_factory.mktemp("faults-postgres")
     private = os.geteuid() == 0
     directory = Path(tempfile.mkdtemp(prefix="rbas-faults-pg-")) if private else logs
-    server = PostgresServer(directory)
+    server = None
     started = time.monotonic()
     try:
+        server = PostgresServer(directory)
         server.init()
         server.start()
         _took("initdb and start", started)
         yield server
     finally:
-        with contextlib.suppress(RuntimeError):
-            if server.running:
-                server.stop("fast")
+        if server is not None and server.data.exists():
+            with contextlib.suppress(RuntimeError):
+                if server.running:
+                    server.stop("fast")
         if private:
-            if server.log_path.exists():
-                shutil.copy(server.log_path, logs / "postgres.log")
+            if (directory / "postgres.log").exists():
+                shutil.copy(directory / "postgres.log", logs / "postgres.log")
             shutil.rmtree(directory, ignore_errors=True)
 
 
