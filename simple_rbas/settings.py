@@ -120,6 +120,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_SIZE", default=10),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=3),
+        # The pool retries a lost database with a doubling back-off (psycopg's default gives up
+        # after 5 minutes), so after a long outage it could sleep a minute past the database's
+        # return. Giving up after 2 s means the next request that needs a connection starts a
+        # new round at once: the service is back within about a second of its database.
+        "reconnect_timeout": 2,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
