@@ -25,17 +25,19 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_SCRIPTS
+from tests.faults.postgres import (
+    PostgresServer,
+    create_database,
+    drop_database,
+    free_port,
+    new_database_name,
+)
 from tests.faults.stack import (
     OWNER,
     PASSWORD,
     ROOT,
     Database,
-    PostgresServer,
     WebServer,
-    create_database,
-    drop_database,
-    free_port,
-    new_database_name,
     start_process,
     stop_process,
     wait_until_healthy,
