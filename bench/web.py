@@ -3,7 +3,8 @@
 Starts the real server (`run_web.sh`, as `make run` does; PostgreSQL when DATABASE_URL names
 one) and measures:
   1. authenticated GET throughput: `wrk` (Debian's package) with a Bearer token on
-     `/api/auth/me/` and on `/api/runs/`, 8 connections for 10 s each;
+     `/api/auth/me/` and on `/api/runs/`, 32 connections for 10 s each, and the CPU time the
+     server's processes spent per request (steadier than the rate on a shared machine);
   2. held long-polls: HELD clients each hold `GET /api/runs/<id>/?wait=WAIT` on a run that
      lasts longer, while one client signs in and another calls `/healthz` one after the other:
      their median and p95 latency, how many long-polls the server held and how long the
@@ -35,17 +36,35 @@ SCRIPTS = {
 }
 
 
-def throughput(url: str, path: str, token: str) -> float:
-    """Requests per second that wrk measures on `path`."""
+def cpu_seconds(group: int) -> float:
+    """CPU time (user and system) used so far by the processes of process group `group`."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(url: str, path: str, token: str, group: int) -> tuple[float, float]:
+    """Requests per second that wrk measures on `path`, and the server's CPU ms per request
+    (steadier than the rate on a machine whose other tenants come and go)."""
     wrk = shutil.which("wrk")
     if not wrk:
         raise SystemExit("bench/web.py needs wrk: apt-get install wrk")
-    command = [wrk, "-t1", "-c8", "-d10s", "-H", f"Authorization: Bearer {token}", url + path]
+    command = [wrk, "-t2", "-c32", "-d10s", "-H", f"Authorization: Bearer {token}", url + path]
+    used = cpu_seconds(group)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    used = cpu_seconds(group) - used
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise SystemExit(f"wrk saw {non_2xx.group(1)} failed requests on {path}:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests_done = int(re.search(r"(\d+) requests in", output).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return rate, used * 1000 / requests_done
 
 
 def held_long_polls(url: str, token: str) -> None:
@@ -118,9 +137,11 @@ def main() -> None:
     try:
         token = sign_in(url)
         for path in ("/api/auth/me/", "/api/runs/"):
-            throughput(url, path, token)  # warm-up
-            print(f"authenticated GET {path}: {throughput(url, path, token):.0f} requests/s")
-        held_long_polls(url, token)
+            throughput(url, path, token, server.pid)  # warm-up
+            rate, cpu_ms = throughput(url, path, token, server.pid)
+            print(f"authenticated GET {path}: {rate:.0f} requests/s, {cpu_ms:.2f} ms CPU each")
+        if HELD:
+            held_long_polls(url, token)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)

@@ -95,7 +95,7 @@ class Waker:
             if time.monotonic() >= self._listen_at:
                 self._listen()
             if self._listener is None:
-                time.sleep(timeout)
+                time.sleep(min(timeout, self.RECONNECT_SECONDS))
                 return
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if not ready:
