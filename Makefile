@@ -30,9 +30,11 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev $(OIDC_PROVIDER) lint
 	$(BIN)/pytest
 
-## bench: end-to-end run latency and throughput against the real server (bench/runs.py)
+## bench: run latency and throughput (bench/runs.py), then the web under load and held
+## long-polls (bench/web.py, needs wrk), against the real server
 bench: $(VENV)/.dev
 	$(BIN)/python bench/runs.py
+	$(BIN)/python bench/web.py
 
 ## bench-memory: peak RSS of web and queue workers with a 50 MiB artifact, size of a 100-run list
 ## (bench/memory.py; a fresh SQLite file, or a scratch database on DATABASE_URL's PostgreSQL)

@@ -49,6 +49,20 @@ def cpu_seconds(group: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mb(group: int) -> dict[int, float]:
+    """Peak resident memory (VmHWM, MB) of each gunicorn process in process group `group`."""
+    peaks = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if int(fields["NSpgid"].split()[-1]) == group and b"gunicorn" in cmdline:
+            peaks[int(status.parent.name)] = int(fields["VmHWM"].split()[0]) / 1024
+    return peaks
+
+
 def throughput(url: str, path: str, token: str, group: int) -> tuple[float, float]:
     """Requests per second that wrk measures on `path`, and the server's CPU ms per request
     (steadier than the rate on a machine whose other tenants come and go)."""
@@ -142,6 +156,8 @@ def main() -> None:
             print(f"authenticated GET {path}: {rate:.0f} requests/s, {cpu_ms:.2f} ms CPU each")
         if HELD:
             held_long_polls(url, token)
+            peaks = sorted(peak_rss_mb(server.pid).values())
+            print("  gunicorn processes' peak RSS: " + ", ".join(f"{mb:.0f} MB" for mb in peaks))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)

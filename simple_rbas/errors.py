@@ -4,10 +4,11 @@ with Retry-After, never 500, while the database cannot be reached."""
 import logging
 import sys
 
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework.exceptions import server_error as api_server_error
+
+from simple_rbas.database import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def is_database_unavailable(exception: BaseException | None) -> bool:
     """Whether `exception` means the database cannot be reached or the connection broke.
 
     Only these connection-level errors do; any other DatabaseError is a bug (500)."""
-    return isinstance(exception, OperationalError | InterfaceError)
+    return isinstance(exception, UNAVAILABLE)
 
 
 def database_unavailable(request, exception: BaseException) -> HttpResponse:

@@ -5,8 +5,7 @@ import re
 import time
 import uuid
 
-from django.db import InterfaceError, OperationalError
-
+from simple_rbas.database import UNAVAILABLE
 from simple_rbas.errors import database_unavailable, is_database_unavailable
 from simple_rbas.logging import request_id
 
@@ -53,7 +52,7 @@ def _user_id(request) -> int | None:
     user = getattr(request, "user", None)
     try:
         return user.pk if user is not None and user.is_authenticated else None
-    except (OperationalError, InterfaceError):
+    except UNAVAILABLE:
         # A Django session user is looked up lazily, here if the view never did; when the
         # database is unreachable the response already says so, and this line is still logged.
         return None
