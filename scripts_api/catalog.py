@@ -183,6 +183,9 @@ def parse_script(path: Path) -> ScriptSpec:
         tree = ast.parse(source, filename=path.name)
     except (SyntaxError, ValueError) as error:
         raise ScriptRejected(f"Python cannot parse the file: {error}") from None
+    except (RecursionError, MemoryError):
+        # One hostile or broken file must not stop `sync_scripts` (and with it the service).
+        raise ScriptRejected("Python cannot parse the file: it is nested too deeply.") from None
     docstring = ast.get_docstring(tree)
     if not docstring:
         raise ScriptRejected("The module docstring is missing: its first line is the title.")

@@ -29,6 +29,7 @@ from simple_rbas.database import (
     Backoff,
     call_until_available,
     discard_connection,
+    is_unavailable,
     storable,
 )
 
@@ -60,6 +61,8 @@ class LeaseMonitor:
         try:
             verdict = self._check(now)
         except UNAVAILABLE as error:
+            if not is_unavailable(error):
+                raise
             if self.unreachable_since is None:
                 self.unreachable_since = now
                 logger.warning(
@@ -188,9 +191,9 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> bool:
     }
     try:
         return _save(run, worker_id, fields, found)
-    except UNAVAILABLE:
-        raise
     except DatabaseError as error:
+        if is_unavailable(error):
+            raise  # the caller retries until the database answers
         logger.exception("The outcome of run %s could not be stored", run.pk)
         fields = {
             "status": RunStatus.FAILED,

@@ -307,6 +307,8 @@ class Sandbox:
             report = json.loads(finished["channel"]) if finished["channel"] else None
         except json.JSONDecodeError:
             report = None
+        except RecursionError:
+            return ended("failed", "The result is nested too deeply to be stored.")
         if not isinstance(report, dict) or "ok" not in report:
             if exit_code is None:
                 return ended("failed", "The script garbled its result channel.")

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from scripts_api.models import Run
-from simple_rbas.database import UNAVAILABLE, Backoff, discard_connection
+from simple_rbas.database import UNAVAILABLE, Backoff, discard_connection, is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,10 @@ class WaitRoom:
                     Run.objects.filter(pk__in=list(waiting)).values_list("pk", "status")
                 )
             except UNAVAILABLE as error:
-                logger.warning("Long-polls cannot read run statuses (%s); retrying.", error)
+                if is_unavailable(error):
+                    logger.warning("Long-polls cannot read run statuses (%s); retrying.", error)
+                else:
+                    logger.exception("Long-polls cannot read run statuses; retrying.")
                 discard_connection()
                 time.sleep(backoff.next())
                 continue

@@ -3,6 +3,7 @@ retry until it answers, and which text it cannot store."""
 
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -12,10 +13,31 @@ from django.db import InterfaceError, OperationalError, connection
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Connection-level failures: the server is down, restarting, unreachable, or cancelled the
-# statement (PostgreSQL's QueryCanceled is an OperationalError too), or SQLite is locked. Any
-# other DatabaseError (bad data, a constraint) is a bug or bad input, never retried.
+# The exception classes that may mean "unreachable for now"; `is_unavailable` decides.
 UNAVAILABLE = (OperationalError, InterfaceError)
+# SQLSTATE classes that pass: connection exceptions, transaction rollbacks (deadlock,
+# serialization), insufficient resources (too many connections), operator intervention (a
+# cancelled statement, a server shutting down or starting).
+TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57"}
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached for now: retry it, or answer 503.
+
+    A failure with no answer from the server (refused, reset, a pool timeout) or of a transient
+    SQLSTATE class is; so is a locked SQLite file. Other errors, OperationalErrors included
+    (PostgreSQL's "program limit exceeded", SQLite's "no such table"), are bugs or bad data:
+    retrying them would never end.
+    """
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    if isinstance(cause, sqlite3.Error):
+        return "locked" in str(cause) or "busy" in str(cause)
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
 
 
 class Backoff:
@@ -56,6 +78,8 @@ def call_until_available(fn: Callable[[], T], *, what: str, longest_delay: float
         try:
             value = fn()
         except UNAVAILABLE as error:
+            if not is_unavailable(error):
+                raise
             if failed_at is None:
                 failed_at = time.monotonic()
                 logger.warning("Database unreachable while %s (%s); retrying.", what, error)

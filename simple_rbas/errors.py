@@ -8,7 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework.exceptions import server_error as api_server_error
 
-from simple_rbas.database import UNAVAILABLE
+from simple_rbas.database import is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def is_database_unavailable(exception: BaseException | None) -> bool:
     """Whether `exception` means the database cannot be reached or the connection broke.
 
     Only these connection-level errors do; any other DatabaseError is a bug (500)."""
-    return isinstance(exception, UNAVAILABLE)
+    return exception is not None and is_unavailable(exception)
 
 
 def database_unavailable(request, exception: BaseException) -> HttpResponse:

@@ -110,3 +110,19 @@ def test_left_over_answers_are_discarded_with_the_server_before_a_run(tmp_path):
     sandbox._pending = b'{"event": "started", "run": "an-earlier-run", "pid": 1}\n'
     assert_next_runs_get_their_own_outcome(tmp_path)
     assert sandbox._process.pid != server  # a fresh server, not one out of step
+
+
+def test_a_result_nested_too_deeply_fails_the_run_at_once_saying_why(tmp_path):
+    deep = """
+        import os
+        def main():
+            with os.fdopen(3, "w") as channel:
+                channel.write('{"ok": true, "result": ' + "[" * 5000 + "]" * 5000 + "}")
+            os._exit(0)
+    """
+    outcome = get_sandbox().run(spec(deep), workdir(tmp_path))
+    assert (outcome.status, outcome.error) == (
+        "failed",
+        "The result is nested too deeply to be stored.",
+    )
+    assert_next_runs_get_their_own_outcome(tmp_path)

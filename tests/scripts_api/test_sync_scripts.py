@@ -61,3 +61,13 @@ def test_a_script_that_becomes_invalid_is_unpublished_with_the_reason(folder, db
     alpha = Script.objects.get(slug="alpha")
     assert not alpha.is_published
     assert "not a policy" in alpha.rejection
+
+
+def test_a_file_nested_too_deeply_for_python_is_reported_and_the_others_published(folder, db):
+    (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha"))
+    deep = '"""Deep"""\nPOLICY = "authenticated"\nx = 1' + " + 1" * 200_000
+    (folder / "deep.py").write_text(deep)
+    report = sync()
+    assert "added alpha" in report
+    assert "rejected deep.py: Python cannot parse the file: it is nested too deeply." in report
+    assert Script.objects.filter(slug="alpha", is_published=True).exists()

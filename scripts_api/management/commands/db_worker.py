@@ -37,7 +37,13 @@ from scripts_api.execution import (
 from scripts_api.sandbox import get_sandbox
 from scripts_api.tasks import execute_run
 from scripts_api.wakeup import Waker
-from simple_rbas.database import UNAVAILABLE, Backoff, call_until_available, discard_connection
+from simple_rbas.database import (
+    UNAVAILABLE,
+    Backoff,
+    call_until_available,
+    discard_connection,
+    is_unavailable,
+)
 from simple_rbas.health import pending_migrations
 
 logger = logging.getLogger(__name__)
@@ -102,6 +108,9 @@ class Housekeeper:
                 if expired:
                     logger.info("Expired %d artifacts past their retention.", expired)
         except UNAVAILABLE as error:
+            if not is_unavailable(error):
+                logger.exception("Housekeeping failed; it will try again.")
+                return
             logger.warning("Housekeeping: the database is unreachable (%s).", error)
             self.quiet_until = time.monotonic() + settings.RUN_LEASE_SECONDS
         except Exception:
@@ -176,6 +185,8 @@ class RunWorker(db_worker.Worker):
                 task_result = self.claim_next()
             except UNAVAILABLE as error:
                 self.running_task = False
+                if not is_unavailable(error):
+                    raise
                 if unreachable_since is None:
                     unreachable_since = time.monotonic()
                     logger.warning("The database is unreachable (%s); backing off.", error)
