@@ -61,8 +61,8 @@ def run_wait(run: Run, seconds: float) -> Run:
     holds as many waits as it may, or is stopping: see `scripts_api.waiting`)."""
     deadline = time.monotonic() + seconds
     while not run.is_finished and (remaining := deadline - time.monotonic()) > 0:
-        if not wait_room.wait(run, remaining):
-            break
+        if wait_room.wait(run, remaining) != "changed":
+            break  # refused (answered at once), or the run is as it was
         run = Run.objects.select_related("script").filter(pk=run.pk).first()
         if run is None:
             raise exceptions.NotFound("No such run.")

@@ -45,25 +45,30 @@ class WaitRoom:
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
         self._work = threading.Event()
+        self.read_at = 0.0  # when the watcher last read the statuses
         # Set from a signal handler: a plain attribute, read by the watcher within a tick.
         self.closing = False
 
-    def wait(self, run: Run, seconds: float) -> bool:
-        """Sleep until `run` changes status, `seconds` pass, or the process stops; False at
-        once when the room is full or closing. The caller reads the run again afterwards."""
+    def wait(self, run: Run, seconds: float) -> str:
+        """Sleep until `run` changes status, `seconds` pass, or the process stops. Returns
+        "refused" at once when the room is full or closing; "unchanged" when the time passed and
+        the watcher, which read the run within the last half second, saw its status unchanged
+        (the caller's copy is current: thousands of waits ending together cost no queries);
+        otherwise "changed", and the caller reads the run again."""
         waiter = Waiter(run.status)
         if not self._enter(run, waiter):
-            return False
+            return "refused"
         try:
             if connection.vendor != "sqlite" and not connection.in_atomic_block:
                 connection.close()  # back to the pool while asleep
             deadline = waiter.since + seconds
             while not self.closing and (remaining := deadline - time.monotonic()) > 0:
                 if waiter.event.wait(remaining):
-                    break
+                    return "changed"
         finally:
             self._leave(run, waiter)
-        return True
+        fresh = time.monotonic() - self.read_at < 0.5
+        return "unchanged" if fresh and not self.closing else "changed"
 
     def close(self) -> None:
         """Answer every waiting request now and every later one at once (the process stops).
@@ -120,6 +125,7 @@ class WaitRoom:
                 time.sleep(backoff.next())
                 continue
             backoff.reset()
+            self.read_at = time.monotonic()
             for run_id, waiters in waiting.items():
                 for waiter in waiters:
                     # A run gone from the database wakes its waiters too (they answer 404).
