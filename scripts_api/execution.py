@@ -127,12 +127,14 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) ->
     if run is None:
         return "skipped"
     workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
+    found = []
     try:
         outcome, found, notes = _execute(run, worker_id, workdir)
         recorded = call_until_available(
             lambda: _record(run, worker_id, outcome, found, notes), what=f"recording run {run.pk}"
         )
     finally:
+        artifacts.release(found)
         shutil.rmtree(workdir, ignore_errors=True)
     return outcome.status if recorded else "lost"
 
@@ -154,7 +156,8 @@ def _execute(run: Run, worker_id: str, workdir: Path):
     )
     try:
         outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
-        found, notes = artifacts.collect(workdir / "output")
+        # Every process of the run is dead by now (the sandbox server sees to it).
+        found, notes = artifacts.collect(workdir)
     except (SandboxError, OSError) as error:  # OSError: the working folder
         logger.exception("Sandbox failure for run %s", run.pk)
         return _failed(f"The sandbox failed: {error}"), [], []
