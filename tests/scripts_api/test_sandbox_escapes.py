@@ -1,10 +1,12 @@
 """Hostile scripts that try to outlive their run, steer the worker's artifact collection to files
 of the server, or exhaust the machine (issue 13). Each performs the attack for real."""
 
+import contextlib
 import os
 import signal
 import textwrap
 import time
+import uuid
 
 import pytest
 
@@ -13,6 +15,7 @@ from scripts_api.execution import run_execute
 from scripts_api.models import Artifact
 from scripts_api.sandbox import Sandbox
 from scripts_api.services import scripts_sync
+from tests.conftest import wait_for
 from tests.scripts_api.test_sandbox import is_alive, run
 from users.roles import Level
 
@@ -274,3 +277,48 @@ def test_an_output_folder_that_is_a_file_or_missing_collects_nothing(tmp_path):
     found, notes = artifacts.collect(tmp_path)
     assert found == []
     assert notes[0].startswith("output folder: not a folder")
+
+
+def processes_in(folder_name: str) -> list[int]:
+    """The processes whose working directory is a folder named `folder_name`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if os.path.basename(os.readlink(f"/proc/{pid}/cwd")) == folder_name:
+                found.append(int(pid))
+    return found
+
+
+def test_a_worker_killed_mid_run_takes_the_processes_its_script_left_with_it(
+    catalog, users, bearer_client, start_worker
+):
+    publish(
+        catalog,
+        "hide-and-sleep",
+        """
+        import os, time
+        def main(marker: str):
+            os.mkdir(marker)
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    os.chdir(marker)
+                    os.closerange(0, 5)
+                    time.sleep(60)
+                os._exit(0)
+            os.wait()
+            time.sleep(60)
+        """,
+    )
+    marker = f"marker-{uuid.uuid4().hex}"
+    worker = start_worker()
+    client = bearer_client(users[Level.READ_ONLY])
+    start(client, "hide-and-sleep", {"marker": marker})
+    daemon = wait_for(lambda: processes_in(marker))
+    try:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        wait_for(lambda: not processes_in(marker), timeout=5)
+    finally:
+        for pid in daemon:
+            kill_if_alive(pid)
