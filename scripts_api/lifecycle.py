@@ -130,24 +130,31 @@ def _tasks_of(uid: int) -> int:
 
 def limit_processes(pid: int, most: int) -> None:
     """Set RLIMIT_NPROC of the child `pid` (see the module's docstring for the value)."""
-    limit = most if os.geteuid() == 0 else most + _tasks_of(os.getuid())
+    # Not root: the uid's tasks so far count, the child itself among them.
+    limit = most if os.geteuid() == 0 else most + _tasks_of(os.getuid()) - 1
     _, hard = resource.prlimit(pid, resource.RLIMIT_NPROC)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.prlimit(pid, resource.RLIMIT_NPROC, (limit, limit))
 
 
-def disk_usage(dir_fd: int) -> int:
+def disk_usage(dir_fd: int) -> float:
     """Bytes used beneath the folder `dir_fd`, walked by descriptor (links are never followed):
-    each entry counts its allocated blocks, and at least one."""
-    total = 0
-    for _, folders, files, folder_fd in os.fwalk(".", dir_fd=dir_fd):
+    each entry counts its allocated blocks, and at least one. A folder it may not read (a
+    script can take its own permissions away) makes the usage unmeasurable: infinite."""
+    total, hidden = 0, []
+
+    def on_error(error: OSError) -> None:
+        if isinstance(error, PermissionError):
+            hidden.append(error)
+
+    for _, folders, files, folder_fd in os.fwalk(".", onerror=on_error, dir_fd=dir_fd):
         total += BLOCK * len(folders)
         for name in files:
             with contextlib.suppress(OSError):
                 blocks = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_blocks
                 total += max(blocks * 512, BLOCK)
-    return total
+    return float("inf") if hidden else total
 
 
 class Watch:

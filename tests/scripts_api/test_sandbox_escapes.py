@@ -3,14 +3,16 @@ of the server, or exhaust the machine (issue 13). Each performs the attack for r
 
 import contextlib
 import os
+import resource
 import signal
+import tempfile
 import textwrap
 import time
 import uuid
 
 import pytest
 
-from scripts_api import artifacts
+from scripts_api import artifacts, lifecycle
 from scripts_api.execution import run_execute
 from scripts_api.models import Artifact
 from scripts_api.sandbox import Sandbox
@@ -322,3 +324,44 @@ def test_a_worker_killed_mid_run_takes_the_processes_its_script_left_with_it(
     finally:
         for pid in daemon:
             kill_if_alive(pid)
+
+
+def test_the_child_gets_rlimit_nproc_before_its_script_starts(tmp_path):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(5)
+        os._exit(0)
+    try:
+        lifecycle.limit_processes(pid, 64)
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_NPROC)
+        assert soft == hard
+        assert soft == 64 if os.geteuid() == 0 else soft > 64
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def test_a_folder_the_server_cannot_read_counts_as_over_the_disk_limit(tmp_path):
+    (tmp_path / "data.bin").write_bytes(b"x" * 10000)
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert 8192 <= lifecycle.disk_usage(fd) < 100_000
+    finally:
+        os.close(fd)
+    # As a server that is not root would see a folder its script took its permissions from.
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            folder = tempfile.mkdtemp()
+            os.mkdir(os.path.join(folder, "hidden"), 0)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            code = 0 if lifecycle.disk_usage(fd) == float("inf") else 2
+            os.rmdir(os.path.join(folder, "hidden"))
+            os.rmdir(folder)
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
