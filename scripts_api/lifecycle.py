@@ -28,7 +28,8 @@ Decisions (issue 13):
   only. A per-run tmpfs needs root (mount), so instead the server measures the working directory
   while the run executes (every 0.1 s, less often for folders of many files; each entry counts
   at least one 4 KiB block, so empty files count too) and kills the run over
-  RUN_DISK_MAX_BYTES. It may be exceeded briefly by what the script writes between two checks.
+  RUN_DISK_MAX_BYTES, and checks once more when the run's processes are dead (a run that ends
+  over it fails). It may be exceeded briefly by what the script writes between two checks.
 """
 
 import contextlib
@@ -179,4 +180,10 @@ class Watch:
             self.disk_at = time.monotonic() + max(DISK_CHECK_SECONDS, 10 * spent)
             if used > self.disk_bytes:
                 return "disk"
+        return None
+
+    def check_disk(self) -> str | None:
+        """The final check, once every process of the run is dead: "disk" when it used too much."""
+        if self.disk_bytes and disk_usage(self.workdir_fd) > self.disk_bytes:
+            return "disk"
         return None

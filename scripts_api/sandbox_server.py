@@ -268,13 +268,15 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             room = caps[fd] - len(buffers[fd])
             buffers[fd] += chunk[: max(room, 0)]
             cut[fd] = cut[fd] or len(chunk) > room
-    for fd in (*buffers, workdir_fd):
+    for fd in buffers:
         os.close(fd)
     if status is None:
         status = _exit_status_without_waiting(pid, buffers[res_r])
     exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
     # Nothing of the run may outlive its report: the worker then collects its artifacts.
     lifecycle.kill_descendants()
+    killed_for = killed_for or watch.check_disk()
+    os.close(workdir_fd)
     send(
         {
             "event": "finished",

@@ -250,6 +250,16 @@ def test_a_run_cannot_fill_the_disk_with_many_small_files(tmp_path, settings):
     assert time.monotonic() - started < 10
 
 
+def test_a_run_that_ends_over_the_disk_limit_between_two_checks_fails(tmp_path, settings):
+    settings.RUN_DISK_MAX_BYTES = 2 * 1024 * 1024
+    outcome = run(
+        "def main():\n    open('tmp/blob', 'wb').write(b'x' * 3 * 1024 * 1024)\n",
+        tmp_path=tmp_path,
+    )
+    assert outcome.status == "failed"
+    assert outcome.error == "The script wrote more than 2097152 bytes to its folder."
+
+
 def test_collection_keeps_only_regular_files_and_never_blocks_or_follows(tmp_path, secrets):
     output = tmp_path / "output"
     output.mkdir()
