@@ -55,7 +55,8 @@ def become_subreaper() -> None:
 
 
 def kill_all_when_parent_dies() -> None:
-    """When the parent (the worker) dies, kill every descendant and exit."""
+    """When the parent (the worker) dies, or on SIGTERM or SIGINT (a stop of the worker's whole
+    process group, Ctrl-C), kill every descendant and exit."""
 
     def on_parent_death(signum, frame) -> None:
         kill_descendants()
@@ -63,6 +64,7 @@ def kill_all_when_parent_dies() -> None:
 
     parent = os.getppid()
     signal.signal(signal.SIGTERM, on_parent_death)
+    signal.signal(signal.SIGINT, on_parent_death)
     _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if os.getppid() != parent:  # it died before the signal was asked for
         on_parent_death(signal.SIGTERM, None)

@@ -124,7 +124,7 @@ class Sandbox:
 
     Every message of the protocol names its run, and anything unexpected (a message of another
     run or out of order, an exception of any kind while a run executes, data left over from an
-    earlier run) kills the run's process group and the server, which is started afresh for the
+    earlier run) kills the run's processes and the server, which is started afresh for the
     next run: a worker can never hand one run's result, output or process to another.
     """
 

@@ -12,8 +12,10 @@ run; every child is still a fresh copy of this `python -I` process that never ra
 Protocol, one JSON object per line: the worker writes a request naming its run ({"run": id, ...})
 on the server's stdin; the server answers {"event": "started", "run": id, "pid": N} then
 {"event": "finished", "run": id, ...}. The worker checks that every answer names the run it
-asked for. When its stdin closes (the worker died or reset it), the server kills the running
-child's process group and exits.
+asked for. The server is a child subreaper: every process a run starts, however detached,
+stays its descendant, and all of them are dead before it reports the run's end, when its stdin
+closes (the worker reset it) and when the worker dies or a SIGTERM or SIGINT comes; while a run
+executes it watches its processes and disk (lifecycle.py).
 """
 
 import builtins
@@ -113,7 +115,9 @@ def _fork_standby(shared_rules: dict | None) -> Standby:
     gc.freeze()
     pid = os.fork()
     if pid == 0:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's handler is not the script's
+        # The server's handlers are not the script's.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             _child(shared_rules, req_r, out_w, err_w, res_w)
         finally:
