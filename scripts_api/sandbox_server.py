@@ -102,6 +102,7 @@ class Standby:
     def __init__(self, pid: int, request_w: int, out_r: int, err_r: int, res_r: int) -> None:
         self.pid, self.request_w = pid, request_w
         self.out_r, self.err_r, self.res_r = out_r, err_r, res_r
+        self.max_processes = None  # the RLIMIT_NPROC it was given while it waited, if any
 
 
 def _fork_standby(shared_rules: dict | None) -> Standby:
@@ -234,7 +235,8 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     pid, out_r, err_r, res_r = standby.pid, standby.out_r, standby.err_r, standby.res_r
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     workdir_fd = os.open(request["workdir"], flags)  # before the script can touch it
-    lifecycle.limit_processes(pid, request["max_processes"])
+    if standby.max_processes != request["max_processes"]:
+        lifecycle.limit_processes(pid, request["max_processes"])
     watch = lifecycle.Watch(workdir_fd, request["max_processes"], request["disk_bytes"])
     os.write(standby.request_w, line)
     os.close(standby.request_w)
@@ -324,6 +326,9 @@ def serve() -> None:
         _run(standby, line, request, control_in, send)
         shared = {"read_paths": request["read_paths"], "tcp_ports": request["tcp_ports"]}
         standby = _fork_standby(shared)
+        # Off the path of the next run (counting a non-root uid's tasks reads /proc).
+        lifecycle.limit_processes(standby.pid, request["max_processes"])
+        standby.max_processes = request["max_processes"]
 
 
 if __name__ == "__main__":

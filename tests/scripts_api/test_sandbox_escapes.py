@@ -2,13 +2,17 @@
 of the server, or exhaust the machine (issue 13). Each performs the attack for real."""
 
 import contextlib
+import json
 import os
 import resource
 import signal
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -375,3 +379,62 @@ def test_a_folder_the_server_cannot_read_counts_as_over_the_disk_limit(tmp_path)
         finally:
             os._exit(code)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+# Runs as another user, in a process of its own: what a worker in the production image does.
+AS_NOBODY = """
+import json, os, shutil, sys, tempfile, textwrap
+from pathlib import Path
+if not os.access(sys.executable, os.X_OK):  # setpriv could start it, the worker cannot
+    sys.exit(77)
+import django
+django.setup()
+from scripts_api.sandbox import RunSpec, Sandbox
+from tests.scripts_api.test_sandbox import is_alive
+
+sources = json.loads(sys.argv[1])
+sandbox, report, folder = Sandbox(), {}, Path(tempfile.mkdtemp())
+for name, source in sources.items():
+    (folder / name).mkdir()
+    spec = RunSpec(textwrap.dedent(source), "probe.py", {}, [], 10, 256)
+    outcome = sandbox.run(spec, folder / name)
+    report[name] = [outcome.status, outcome.result, outcome.stdout]
+sandbox.close()
+shutil.rmtree(folder)
+report["daemon"][2] = is_alive(int(report["daemon"][2]))
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_a_worker_that_is_not_root_holds_its_runs_to_their_processes_too():
+    """As in the production image (uid 10001, no capabilities): RLIMIT_NPROC refuses the 64th
+    process, and a detached process still dies with its run."""
+    forks = """
+        import os, time
+        def main():
+            count = 0
+            try:
+                for _ in range(300):
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    count += 1
+            except BlockingIOError:
+                return count
+        """
+    sources = {"forks": forks, "daemon": DAEMON.replace("SLEEP", "0")}
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    done = subprocess.run(
+        [*nobody, sys.executable, "-c", AS_NOBODY, json.dumps(sources)],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "simple_rbas.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode == 77:
+        pytest.skip(f"user nobody may not run {sys.executable}")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report == {"forks": ["succeeded", 63, ""], "daemon": ["succeeded", None, False]}
