@@ -104,14 +104,21 @@ def reap() -> dict[int, int]:
 
 def kill_descendants() -> dict[int, int]:
     """SIGKILL every process below this one and reap those that are its children, until none
-    remains; returns the wait statuses of the children reaped, by pid."""
+    remains; returns the wait statuses of the children reaped, by pid. A process this one may
+    not signal (a set-user-ID program that a non-root server's script ran, where nothing set
+    no_new_privs) is left alone rather than tried forever."""
     ended: dict[int, int] = {}
-    while found := descendants():
+    untouchable: set[int] = set()
+    while found := [pid for pid in descendants() if pid not in untouchable]:
         own = set(_children(os.getpid()))
         for pid in found:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 os.kill(pid, signal.SIGKILL)
-        for pid in own:  # killed: each wait is short; orphans of the others come next round
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                untouchable.add(pid)
+        for pid in own - untouchable:  # killed: each wait is short; orphans come next round
             with contextlib.suppress(ChildProcessError):
                 ended[pid] = os.waitpid(pid, 0)[1]
     return ended

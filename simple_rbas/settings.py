@@ -263,6 +263,8 @@ SANDBOX_ISOLATION = env.str("SANDBOX_ISOLATION", default="auto")
 SANDBOX_MAX_PROCESSES = env.int("SANDBOX_MAX_PROCESSES", default=64)
 # Most bytes a run may use in its working folder (artifacts and temporary files); killed beyond.
 RUN_DISK_MAX_BYTES = env.int("RUN_DISK_MAX_BYTES", default=200 * 1024 * 1024)
+if SANDBOX_MAX_PROCESSES < 1 or RUN_DISK_MAX_BYTES < 1:
+    raise ImproperlyConfigured("SANDBOX_MAX_PROCESSES and RUN_DISK_MAX_BYTES must be positive.")
 if SANDBOX_ISOLATION not in {"auto", "required"}:
     raise ImproperlyConfigured("SANDBOX_ISOLATION must be auto or required.")
 

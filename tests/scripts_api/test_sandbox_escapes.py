@@ -28,7 +28,7 @@ from users.roles import Level
 SECRET = "the-server-secret-0123456789"
 
 # Leaves behind a process in a session of its own (double fork + setsid) that holds none of the
-# run's pipes, writes its pid to daemon.pid and sleeps; the run itself ends at once.
+# run's pipes, writes its pid to daemon.pid and sleeps; the run prints that pid, sleeps SLEEP s.
 DAEMON = """
     import os, time
 
