@@ -8,7 +8,6 @@ instead leaves a run whose lease expires: `runs_reap_expired` ends it as failed.
 
 import logging
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -20,7 +19,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from scripts_api import artifacts
+from scripts_api import artifacts, lifecycle
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
@@ -135,7 +134,7 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) ->
         )
     finally:
         artifacts.release(found)
-        shutil.rmtree(workdir, ignore_errors=True)
+        lifecycle.remove_tree(workdir)
     return outcome.status if recorded else "lost"
 
 

@@ -36,6 +36,7 @@ import contextlib
 import ctypes
 import os
 import resource
+import shutil
 import signal
 import time
 
@@ -196,3 +197,25 @@ class Watch:
         if self.disk_bytes and disk_usage(self.workdir_fd) > self.disk_bytes:
             return "disk"
         return None
+
+
+def remove_tree(folder: str | os.PathLike) -> None:
+    """Remove a run's working folder once every process of the run is dead, though its script
+    took permissions away from parts of it: a worker that is not root owns the files but could
+    neither list nor empty such folders, and would leave them on disk run after run."""
+    tried: set[str] = set()
+
+    def retry(function, path: str, error) -> None:
+        if path in tried:
+            return
+        tried.add(path)
+        with contextlib.suppress(OSError):
+            for part in (os.path.dirname(path), path):
+                if os.path.isdir(part) and not os.path.islink(part):
+                    os.chmod(part, 0o700)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, onerror=retry)
+            else:
+                os.unlink(path)
+
+    shutil.rmtree(folder, onerror=retry)

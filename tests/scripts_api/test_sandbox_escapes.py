@@ -438,3 +438,24 @@ def test_a_worker_that_is_not_root_holds_its_runs_to_their_processes_too():
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report == {"forks": ["succeeded", 63, ""], "daemon": ["succeeded", None, False]}
+
+
+def test_a_run_folder_its_script_took_permissions_from_is_still_removed(tmp_path):
+    # As a worker that is not root (root may list and empty any folder).
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
+            for folder, mode in (("tmp/closed", 0), ("output/read-only", 0o500)):
+                (workdir / folder).mkdir(parents=True)
+                (workdir / folder / "data.bin").write_bytes(b"x" * 1000)
+                (workdir / folder).chmod(mode)
+            lifecycle.remove_tree(workdir)
+            code = 0 if not workdir.exists() else 2
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
