@@ -216,17 +216,16 @@ class Sandbox:
         if self._process is not None:
             # At the end of its input the server kills every process a run left behind (they
             # are its descendants, wherever they moved), then exits; a server that does not
-            # is killed, and then those processes may outlive it.
-            with contextlib.suppress(OSError):
-                self._process.stdin.close()
+            # is killed, and then those processes may outlive it. Its output is closed too, so
+            # that it is never stuck writing to a worker that no longer reads.
+            for pipe in (self._process.stdin, self._process.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
             try:
                 self._process.wait(timeout=SERVER_EXIT_SECONDS)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-            for pipe in (self._process.stdin, self._process.stdout):
-                with contextlib.suppress(OSError):
-                    pipe.close()
             self._process = None
         self._pending = b""
 

@@ -312,23 +312,27 @@ def serve() -> None:
         os.write(control_out, json.dumps(message).encode() + b"\n")
 
     send({"event": "ready", "landlock_abi": landlock.abi_version()})
-    standby = _fork_standby(None)
-    pending = b""
-    while True:
-        while b"\n" not in pending:
-            data = os.read(control_in, CHUNK)
-            if not data:
-                lifecycle.kill_descendants()  # the standby, and anything a run left behind
-                return
-            pending += data
-        line, _, pending = pending.partition(b"\n")
-        request = json.loads(line)
-        _run(standby, line, request, control_in, send)
-        shared = {"read_paths": request["read_paths"], "tcp_ports": request["tcp_ports"]}
-        standby = _fork_standby(shared)
-        # Off the path of the next run (counting a non-root uid's tasks reads /proc).
-        lifecycle.limit_processes(standby.pid, request["max_processes"])
-        standby.max_processes = request["max_processes"]
+    try:
+        standby = _fork_standby(None)
+        pending = b""
+        while True:
+            while b"\n" not in pending:
+                data = os.read(control_in, CHUNK)
+                if not data:
+                    return
+                pending += data
+            line, _, pending = pending.partition(b"\n")
+            request = json.loads(line)
+            _run(standby, line, request, control_in, send)
+            shared = {"read_paths": request["read_paths"], "tcp_ports": request["tcp_ports"]}
+            standby = _fork_standby(shared)
+            # Off the path of the next run (counting a non-root uid's tasks reads /proc).
+            lifecycle.limit_processes(standby.pid, request["max_processes"])
+            standby.max_processes = request["max_processes"]
+    finally:
+        # The worker went away, or this server failed: the standby and anything a run left
+        # behind go with it.
+        lifecycle.kill_descendants()
 
 
 if __name__ == "__main__":
