@@ -1,6 +1,16 @@
 """Files a run writes into RBAS_OUTPUT_DIR: picked within the caps, named safely, stored in the
 database, served back, and pruned.
 
+Collection. The worker is not confined, the script is, and the script owns its output folder: it
+may swap the folder or any file in it for a link to the database, the project or
+/proc/<worker>/environ. So `collect` runs only after every process of the run is dead (the
+sandbox server kills them all before it reports the end of a run), and never resolves a path the
+script controls: it opens the folder relative to a descriptor of the working directory with
+O_DIRECTORY | O_NOFOLLOW, lists it through that descriptor, opens each entry relative to it with
+O_NOFOLLOW | O_NONBLOCK (a FIFO cannot block it), keeps regular files with one link only (checked
+with `fstat` on the open file), and hands the open files to `store`. Nothing is looked up by name
+again.
+
 Storage. Web and worker processes share nothing but the database, so an artifact lives there: an
 `Artifact` row (name, size, SHA-256) and its bytes in `ArtifactChunk` rows of at most CHUNK_BYTES,
 numbered from 0. A plain BinaryField (BLOB on SQLite, bytea on PostgreSQL) works the same on both
@@ -19,7 +29,9 @@ run keeps its record, and a download of an expired artifact answers 410.
 
 import hashlib
 import logging
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,10 +55,10 @@ PRUNE_BATCH = 100
 
 @dataclass(frozen=True)
 class Found:
-    """A file to keep, under its safe name."""
+    """A file to keep, under its safe name, opened by `collect` (close it with `release`)."""
 
     name: str
-    path: Path
+    file: BinaryIO
     size: int
 
 
@@ -56,41 +68,98 @@ def safe_name(name: str) -> str:
     return cleaned or "file"
 
 
-def collect(output_dir: Path) -> tuple[list[Found], list[str]]:
-    """The regular files of `output_dir` to keep within the caps, and notes on the rest.
+def collect(workdir: Path) -> tuple[list[Found], list[str]]:
+    """The regular files of `workdir`'s output folder to keep within the caps, opened, and notes
+    on the rest.
 
-    Symbolic links and folders are never followed.
+    Call it once every process of the run is dead. Nothing the script left is resolved by path:
+    the folder is opened relative to `workdir` and each file relative to the folder, none of them
+    through a symbolic link, and each is checked with `fstat` once open.
     """
-    kept, notes, total = [], [], 0
+    try:
+        folder = _open_output(workdir)
+    except OSError as error:
+        return [], [f"output folder: not a folder ({error.strerror}), nothing collected"]
+    kept: list[Found] = []
+    notes: list[str] = []
     names: set[str] = set()
-    for path in sorted(output_dir.iterdir(), key=lambda p: p.name):
-        if path.is_symlink() or not path.is_file():
-            notes.append(f"{path.name}: not a regular file, left out")
-            continue
-        size = path.stat().st_size
-        if len(kept) >= settings.RUN_ARTIFACTS_MAX_FILES:
-            notes.append(f"{path.name}: over {settings.RUN_ARTIFACTS_MAX_FILES} files, left out")
-            continue
-        if total + size > settings.RUN_ARTIFACTS_MAX_BYTES:
-            notes.append(f"{path.name}: over {settings.RUN_ARTIFACTS_MAX_BYTES} bytes, left out")
-            continue
-        name = safe_name(path.name)
-        stem, dot, suffix = name.rpartition(".")
-        counter = 1
-        while name in names:
-            counter += 1
-            name = f"{stem}-{counter}.{suffix}" if dot else f"{suffix}-{counter}"
-        names.add(name)
-        kept.append(Found(name, path, size))
-        total += size
+    total = 0
+    try:
+        for entry in sorted(os.listdir(folder)):
+            item = _open_entry(folder, entry)
+            if isinstance(item, str):
+                notes.append(f"{entry}: {item}, left out")
+                continue
+            size = os.fstat(item.fileno()).st_size
+            over = ""
+            if len(kept) >= settings.RUN_ARTIFACTS_MAX_FILES:
+                over = f"over {settings.RUN_ARTIFACTS_MAX_FILES} files"
+            elif total + size > settings.RUN_ARTIFACTS_MAX_BYTES:
+                over = f"over {settings.RUN_ARTIFACTS_MAX_BYTES} bytes"
+            if over:
+                item.close()
+                notes.append(f"{entry}: {over}, left out")
+                continue
+            name = _unique(safe_name(entry), names)
+            kept.append(Found(name, item, size))
+            total += size
+    except BaseException:
+        release(kept)
+        raise
+    finally:
+        os.close(folder)
     return kept, notes
 
 
-def store(run_id, found: list[Found]) -> None:
-    """Save the collected files of a run (call inside the transaction that records it)."""
+def _open_output(workdir: Path) -> int:
+    """A descriptor of `workdir`/output, refused when either is a link or not a folder."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    parent = os.open(workdir, flags)
+    try:
+        return os.open("output", flags, dir_fd=parent)
+    finally:
+        os.close(parent)
+
+
+def _open_entry(folder: int, entry: str) -> BinaryIO | str:
+    """The entry `entry` of `folder` opened for reading, or why it is left out."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    try:
+        fd = os.open(entry, flags, dir_fd=folder)
+    except OSError:  # a link (ELOOP), gone, or unreadable
+        return "not a regular file"
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(fd)
+        return "not a regular file"
+    if status.st_nlink != 1:  # a hard link may name a file from elsewhere
+        os.close(fd)
+        return "a hard link"
+    return os.fdopen(fd, "rb")
+
+
+def _unique(name: str, names: set[str]) -> str:
+    stem, dot, suffix = name.rpartition(".")
+    counter, unique = 1, name
+    while unique in names:
+        counter += 1
+        unique = f"{stem}-{counter}.{suffix}" if dot else f"{suffix}-{counter}"
+    names.add(unique)
+    return unique
+
+
+def release(found: list[Found]) -> None:
+    """Close the files `collect` opened."""
     for item in found:
-        with item.path.open("rb") as source:
-            store_file(run_id=run_id, name=item.name, source=source, limit=item.size)
+        item.file.close()
+
+
+def store(run_id, found: list[Found]) -> None:
+    """Save the collected files of a run (call inside the transaction that records it; a retry
+    reads each file from its start again)."""
+    for item in found:
+        item.file.seek(0)
+        store_file(run_id=run_id, name=item.name, source=item.file, limit=item.size)
 
 
 def store_file(*, run_id, name: str, source: BinaryIO, limit: int) -> Artifact:

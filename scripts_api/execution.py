@@ -8,7 +8,6 @@ instead leaves a run whose lease expires: `runs_reap_expired` ends it as failed.
 
 import logging
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -20,7 +19,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from scripts_api import artifacts
+from scripts_api import artifacts, lifecycle
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
@@ -130,13 +129,15 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) ->
     if run is None:
         return "skipped"
     workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
+    found = []
     try:
         outcome, found, notes = _execute(run, worker_id, workdir)
         recorded = call_until_available(
             lambda: _record(run, worker_id, outcome, found, notes), what=f"recording run {run.pk}"
         )
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        artifacts.release(found)
+        lifecycle.remove_tree(workdir)
     return outcome.status if recorded else "lost"
 
 
@@ -157,7 +158,8 @@ def _execute(run: Run, worker_id: str, workdir: Path):
     )
     try:
         outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
-        found, notes = artifacts.collect(workdir / "output")
+        # Every process of the run is dead by now (the sandbox server sees to it).
+        found, notes = artifacts.collect(workdir)
     except (SandboxError, OSError) as error:  # OSError: the working folder
         logger.exception("Sandbox failure for run %s", run.pk)
         return _failed(f"The sandbox failed: {error}"), [], []

@@ -2,12 +2,15 @@
 
 Each worker process keeps one sandbox server (`sandbox_server.py`), started as
 `<this interpreter> -I sandbox_server.py` with an argument list and a minimal environment, and
-asks it to fork one child per run. The child gets: a new session (so the whole process group can
-be killed), a fresh working directory, only PATH, LANG, HOME, TMPDIR and RBAS_OUTPUT_DIR in its
-environment, CPU, address-space, file-size and open-file limits, and (where the kernel has
-Landlock) read access to the Python installation and system libraries only, write access to its
-own directory only, and TCP connections to SANDBOX_TCP_PORTS only. The return value of `main`
-comes back on its own pipe, so nothing a script prints can pose as its result.
+asks it to fork one child per run. The child gets: a new session, a fresh working directory, only
+PATH, LANG, HOME, TMPDIR and RBAS_OUTPUT_DIR in its environment, CPU, address-space, file-size
+and open-file limits, and (where the kernel has Landlock) read access to the Python installation
+and system libraries only, write access to its own directory only, and TCP connections to
+SANDBOX_TCP_PORTS only. The return value of `main` comes back on its own pipe, so nothing a
+script prints can pose as its result. Every process the run starts, detached or not, is dead
+before the server reports its end, and the run is killed when it has more than
+SANDBOX_MAX_PROCESSES processes or uses more than RUN_DISK_MAX_BYTES of disk (see
+`lifecycle.py`).
 """
 
 import contextlib
@@ -30,6 +33,8 @@ from django.conf import settings
 
 SERVER = Path(__file__).with_name("sandbox_server.py")
 OPEN_FILES_LIMIT = 256
+# How long a server may take to kill what its runs left and exit when the worker resets it.
+SERVER_EXIT_SECONDS = 5
 SYSTEM_READ_PATHS = [
     "/usr",
     "/lib",
@@ -119,7 +124,7 @@ class Sandbox:
 
     Every message of the protocol names its run, and anything unexpected (a message of another
     run or out of order, an exception of any kind while a run executes, data left over from an
-    earlier run) kills the run's process group and the server, which is started afresh for the
+    earlier run) kills the run's processes and the server, which is started afresh for the
     next run: a worker can never hand one run's result, output or process to another.
     """
 
@@ -203,17 +208,24 @@ class Sandbox:
         self._reset()
 
     def _reset(self) -> None:
-        """Kill the current run's process group, if any, and the server."""
+        """Kill the current run's processes, if any, and the server."""
         if self._child_pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._child_pid, signal.SIGKILL)
             self._child_pid = None
         if self._process is not None:
-            self._process.kill()
-            self._process.wait()
+            # At the end of its input the server kills every process a run left behind (they
+            # are its descendants, wherever they moved), then exits; a server that does not
+            # is killed, and then those processes may outlive it. Its output is closed too, so
+            # that it is never stuck writing to a worker that no longer reads.
             for pipe in (self._process.stdin, self._process.stdout):
                 with contextlib.suppress(OSError):
                     pipe.close()
+            try:
+                self._process.wait(timeout=SERVER_EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
             self._process = None
         self._pending = b""
 
@@ -260,6 +272,8 @@ class Sandbox:
                 "file_bytes": settings.RUN_ARTIFACTS_MAX_BYTES,
                 "open_files": OPEN_FILES_LIMIT,
             },
+            "max_processes": settings.SANDBOX_MAX_PROCESSES,
+            "disk_bytes": settings.RUN_DISK_MAX_BYTES,
             "output_cap": settings.RUN_OUTPUT_MAX_BYTES,
             "result_cap": settings.RUN_RESULT_MAX_BYTES,
             "read_paths": [*python_read_paths(), *SYSTEM_READ_PATHS],
@@ -296,6 +310,12 @@ class Sandbox:
         def ended(status: str, error: str = "", result=None) -> Outcome:
             return Outcome(status, result, error, stdout, stderr, exit_code)
 
+        if finished["killed_for"] == "processes":
+            most = settings.SANDBOX_MAX_PROCESSES
+            return ended("failed", f"The script ran more than {most} processes at once.")
+        if finished["killed_for"] == "disk":
+            most = settings.RUN_DISK_MAX_BYTES
+            return ended("failed", f"The script wrote more than {most} bytes to its folder.")
         if stopped_for == "timed_out" or exit_code == -signal.SIGXCPU:
             return ended("timed_out", f"The script ran longer than {spec.timeout_seconds} s.")
         if stopped_for == "cancelled":

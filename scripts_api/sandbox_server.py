@@ -12,8 +12,10 @@ run; every child is still a fresh copy of this `python -I` process that never ra
 Protocol, one JSON object per line: the worker writes a request naming its run ({"run": id, ...})
 on the server's stdin; the server answers {"event": "started", "run": id, "pid": N} then
 {"event": "finished", "run": id, ...}. The worker checks that every answer names the run it
-asked for. When its stdin closes (the worker died or reset it), the server kills the running
-child's process group and exits.
+asked for. The server is a child subreaper: every process a run starts, however detached,
+stays its descendant, and all of them are dead before it reports the run's end, when its stdin
+closes (the worker reset it) and when the worker dies or a SIGTERM or SIGINT comes; while a run
+executes it watches its processes and disk (lifecycle.py).
 """
 
 import builtins
@@ -34,6 +36,7 @@ import traceback
 # `python -I` does not put this file's folder on sys.path: add it just to import the sibling.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import landlock
+import lifecycle
 
 sys.path.pop(0)
 
@@ -99,6 +102,7 @@ class Standby:
     def __init__(self, pid: int, request_w: int, out_r: int, err_r: int, res_r: int) -> None:
         self.pid, self.request_w = pid, request_w
         self.out_r, self.err_r, self.res_r = out_r, err_r, res_r
+        self.max_processes = None  # the RLIMIT_NPROC it was given while it waited, if any
 
 
 def _fork_standby(shared_rules: dict | None) -> Standby:
@@ -112,6 +116,9 @@ def _fork_standby(shared_rules: dict | None) -> Standby:
     gc.freeze()
     pid = os.fork()
     if pid == 0:
+        # The server's handlers are not the script's.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             _child(shared_rules, req_r, out_w, err_w, res_w)
         finally:
@@ -211,11 +218,6 @@ def _child(shared_rules: dict | None, req_r: int, out_w: int, err_w: int, res_w:
         os._exit(code)
 
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
 def _exit_status_without_waiting(pid: int, channel: bytes) -> int | None:
     """The child's wait status if it is already known; None when the child reported on the
     result channel and is only tearing itself down (its exit code follows from the report)."""
@@ -228,8 +230,14 @@ def _exit_status_without_waiting(pid: int, channel: bytes) -> int | None:
 
 
 def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) -> None:
-    """Hand the request to the standby child, collect what it says, report how it ended."""
+    """Hand the request to the standby child, collect what it says, watch its processes and
+    disk, and once every process of the run is dead, report how it ended."""
     pid, out_r, err_r, res_r = standby.pid, standby.out_r, standby.err_r, standby.res_r
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    workdir_fd = os.open(request["workdir"], flags)  # before the script can touch it
+    if standby.max_processes != request["max_processes"]:
+        lifecycle.limit_processes(pid, request["max_processes"])
+    watch = lifecycle.Watch(workdir_fd, request["max_processes"], request["disk_bytes"])
     os.write(standby.request_w, line)
     os.close(standby.request_w)
     send({"event": "started", "run": request["run"], "pid": pid})
@@ -240,21 +248,23 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     }
     buffers = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
     cut = {out_r: False, err_r: False, res_r: False}
-    status, exited_at = None, None
+    status, exited_at, killed_for = None, None, None
     open_fds = set(buffers)
     while open_fds:
-        if status is None:
-            waited, raw_status = os.waitpid(pid, os.WNOHANG)
-            if waited:
-                status, exited_at = raw_status, time.monotonic()
+        ended = lifecycle.reap()  # the child, and orphans of the script that were handed to us
+        if killed_for is None and status is None:
+            killed_for = watch.check()
+            if killed_for is not None:
+                ended |= lifecycle.kill_descendants()
+        if status is None and pid in ended:
+            status, exited_at = ended[pid], time.monotonic()
         if exited_at is not None and time.monotonic() - exited_at > STRAY_GRACE_SECONDS:
-            _kill_group(pid)  # the script left children behind that hold its output open
-            break
+            break  # the script left processes behind that hold its output open
         ready, _, _ = select.select([*open_fds, control_in], [], [], 0.05)
         for fd in ready:
             if fd == control_in:
                 if not os.read(control_in, 4096):  # the worker is gone
-                    _kill_group(pid)
+                    lifecycle.kill_descendants()
                     os._exit(0)
                 continue
             chunk = os.read(fd, CHUNK)
@@ -269,11 +279,16 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     if status is None:
         status = _exit_status_without_waiting(pid, buffers[res_r])
     exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
+    # Nothing of the run may outlive its report: the worker then collects its artifacts.
+    lifecycle.kill_descendants()
+    killed_for = killed_for or watch.check_disk()
+    os.close(workdir_fd)
     send(
         {
             "event": "finished",
             "run": request["run"],
             "exit_code": exit_code,
+            "killed_for": killed_for,
             "stdout": buffers[out_r].decode("utf-8", errors="replace"),
             "stderr": buffers[err_r].decode("utf-8", errors="replace"),
             "stdout_cut": cut[out_r],
@@ -282,14 +297,12 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             "channel": buffers[res_r].decode("utf-8", errors="replace"),
         }
     )
-    if exit_code is None:
-        os.waitpid(pid, 0)  # reaped after the report: the worker need not wait for it
-    _kill_group(pid)
 
 
 def serve() -> None:
     """Answer requests from the worker until it goes away."""
-    _die_with_parent()
+    lifecycle.kill_all_when_parent_dies()
+    lifecycle.become_subreaper()
     control_in, control_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -299,19 +312,27 @@ def serve() -> None:
         os.write(control_out, json.dumps(message).encode() + b"\n")
 
     send({"event": "ready", "landlock_abi": landlock.abi_version()})
-    standby = _fork_standby(None)
-    pending = b""
-    while True:
-        while b"\n" not in pending:
-            data = os.read(control_in, CHUNK)
-            if not data:
-                return  # the standby sees its request pipe close, and exits
-            pending += data
-        line, _, pending = pending.partition(b"\n")
-        request = json.loads(line)
-        _run(standby, line, request, control_in, send)
-        shared = {"read_paths": request["read_paths"], "tcp_ports": request["tcp_ports"]}
-        standby = _fork_standby(shared)
+    try:
+        standby = _fork_standby(None)
+        pending = b""
+        while True:
+            while b"\n" not in pending:
+                data = os.read(control_in, CHUNK)
+                if not data:
+                    return
+                pending += data
+            line, _, pending = pending.partition(b"\n")
+            request = json.loads(line)
+            _run(standby, line, request, control_in, send)
+            shared = {"read_paths": request["read_paths"], "tcp_ports": request["tcp_ports"]}
+            standby = _fork_standby(shared)
+            # Off the path of the next run (counting a non-root uid's tasks reads /proc).
+            lifecycle.limit_processes(standby.pid, request["max_processes"])
+            standby.max_processes = request["max_processes"]
+    finally:
+        # The worker went away, or this server failed: the standby and anything a run left
+        # behind go with it.
+        lifecycle.kill_descendants()
 
 
 if __name__ == "__main__":

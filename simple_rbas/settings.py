@@ -258,6 +258,13 @@ SANDBOX_TCP_PORTS = env.str("SANDBOX_TCP_PORTS", default="80,443")
 # Filesystem isolation of scripts: "required" refuses to run without Landlock, "auto" uses it
 # when the kernel offers it.
 SANDBOX_ISOLATION = env.str("SANDBOX_ISOLATION", default="auto")
+# Most processes a run may have at once; the run is killed beyond (and RLIMIT_NPROC refuses its
+# forks where the child does not run as root; see scripts_api/lifecycle.py for the caveats).
+SANDBOX_MAX_PROCESSES = env.int("SANDBOX_MAX_PROCESSES", default=64)
+# Most bytes a run may use in its working folder (artifacts and temporary files); killed beyond.
+RUN_DISK_MAX_BYTES = env.int("RUN_DISK_MAX_BYTES", default=200 * 1024 * 1024)
+if SANDBOX_MAX_PROCESSES < 1 or RUN_DISK_MAX_BYTES < 1:
+    raise ImproperlyConfigured("SANDBOX_MAX_PROCESSES and RUN_DISK_MAX_BYTES must be positive.")
 if SANDBOX_ISOLATION not in {"auto", "required"}:
     raise ImproperlyConfigured("SANDBOX_ISOLATION must be auto or required.")
 
