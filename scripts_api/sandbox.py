@@ -265,6 +265,10 @@ class Sandbox:
             "read_paths": [*python_read_paths(), *SYSTEM_READ_PATHS],
             "tcp_ports": tcp_ports(),
             "isolation": settings.SANDBOX_ISOLATION,
+            "uid": settings.SANDBOX_UID,
+            "gid": settings.SANDBOX_GID,
+            "unix_sockets": settings.SANDBOX_UNIX_SOCKETS,
+            "udp": settings.SANDBOX_UDP,
         }
         self._process.stdin.write(json.dumps(request).encode() + b"\n")
         self._process.stdin.flush()

@@ -260,6 +260,15 @@ SANDBOX_TCP_PORTS = env.str("SANDBOX_TCP_PORTS", default="80,443")
 SANDBOX_ISOLATION = env.str("SANDBOX_ISOLATION", default="auto")
 if SANDBOX_ISOLATION not in {"auto", "required"}:
     raise ImproperlyConfigured("SANDBOX_ISOLATION must be auto or required.")
+# Scripts may open UNIX sockets (a database's local socket, docker.sock, ...) only with
+# SANDBOX_UNIX_SOCKETS, and UDP sockets (DNS included) only with SANDBOX_UDP: a seccomp filter.
+SANDBOX_UNIX_SOCKETS = env.bool("SANDBOX_UNIX_SOCKETS", default=False)
+SANDBOX_UDP = env.bool("SANDBOX_UDP", default=False)
+# When the worker runs as root, scripts run as this uid and gid (nobody) instead.
+SANDBOX_UID = env.int("SANDBOX_UID", default=65534)
+SANDBOX_GID = env.int("SANDBOX_GID", default=65534)
+if SANDBOX_UID <= 0 or SANDBOX_GID <= 0:
+    raise ImproperlyConfigured("SANDBOX_UID and SANDBOX_GID must be above 0 (root).")
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -1,0 +1,258 @@
+"""Hostile scripts against the sandbox's confinement: the sockets Landlock does not rule, and
+the privileges of the worker."""
+
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+
+import pytest
+from django.conf import settings
+
+from tests.scripts_api.test_sandbox import run
+
+CONNECT = """
+import socket
+def main(family: str, address):
+    if family == "AF_UNIX" and address.startswith("@"):
+        address = "\\0" + address[1:]
+    try:
+        sock = socket.socket(getattr(socket, family), socket.SOCK_STREAM)
+        sock.connect(address if isinstance(address, str) else tuple(address))
+        sock.sendall(b"COPY x FROM PROGRAM 'id'")
+    except OSError as error:
+        return type(error).__name__
+    return "connected"
+"""
+
+
+@pytest.fixture
+def open_folder():
+    """A folder anybody may enter and write, as /run/postgresql or a docker.sock's would be."""
+    folder = tempfile.mkdtemp(prefix="rbas-sockets-")
+    os.chmod(folder, 0o777)  # noqa: S103 - the point of the test
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def unix_server(open_folder):
+    path = os.path.join(open_folder, "service.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    os.chmod(path, 0o777)  # noqa: S103 - file permissions alone would let anybody connect
+    server.listen(4)
+    yield path
+    server.close()
+
+
+def test_scripts_cannot_connect_to_a_pathname_unix_socket(tmp_path, unix_server):
+    outcome = run(CONNECT, {"family": "AF_UNIX", "address": unix_server}, tmp_path=tmp_path)
+    assert outcome.status == "succeeded", outcome.stderr
+    assert outcome.result == "PermissionError"
+
+
+POSTGRES_SOCKET = "/var/run/postgresql/.s.PGSQL.5432"
+
+
+@pytest.mark.skipif(not os.path.exists(POSTGRES_SOCKET), reason="no local PostgreSQL socket")
+def test_scripts_cannot_reach_the_local_postgresql_socket(tmp_path):
+    outcome = run(CONNECT, {"family": "AF_UNIX", "address": POSTGRES_SOCKET}, tmp_path=tmp_path)
+    assert outcome.result == "PermissionError"
+
+
+def test_scripts_cannot_connect_to_an_abstract_unix_socket(tmp_path):
+    name = f"rbas-test-{uuid.uuid4().hex}"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind("\0" + name)
+    server.listen(4)
+    try:
+        outcome = run(CONNECT, {"family": "AF_UNIX", "address": "@" + name}, tmp_path=tmp_path)
+    finally:
+        server.close()
+    assert outcome.result == "PermissionError"
+
+
+def test_scripts_may_use_unix_sockets_when_the_setting_allows(tmp_path, unix_server, settings):
+    settings.SANDBOX_UNIX_SOCKETS = True
+    outcome = run(CONNECT, {"family": "AF_UNIX", "address": unix_server}, tmp_path=tmp_path)
+    assert outcome.result == "connected", outcome.stderr
+
+
+@pytest.fixture
+def udp_server():
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(0.5)
+    yield server
+    server.close()
+
+
+SEND_DATAGRAM = """
+import socket
+def main(port: int):
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.sendto(b"exfiltrated", ("127.0.0.1", port))
+    except OSError as error:
+        return type(error).__name__
+    return "sent"
+"""
+
+
+def received(server: socket.socket) -> bytes | None:
+    try:
+        return server.recv(100)
+    except TimeoutError:
+        return None
+
+
+def test_scripts_cannot_send_udp_datagrams(tmp_path, udp_server):
+    port = udp_server.getsockname()[1]
+    outcome = run(SEND_DATAGRAM, {"port": port}, tmp_path=tmp_path)
+    assert outcome.result == "PermissionError", outcome.stderr
+    assert received(udp_server) is None
+
+
+def test_scripts_may_send_udp_datagrams_when_the_setting_allows(tmp_path, udp_server, settings):
+    settings.SANDBOX_UDP = True
+    outcome = run(SEND_DATAGRAM, {"port": udp_server.getsockname()[1]}, tmp_path=tmp_path)
+    assert outcome.result == "sent", outcome.stderr
+    assert received(udp_server) == b"exfiltrated"
+
+
+def test_scripts_cannot_open_raw_packet_netlink_or_sctp_sockets(tmp_path):
+    outcome = run(
+        """
+        import socket
+        KINDS = {
+            "raw icmp": (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP),
+            "raw ipv6": (socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6),
+            "ping": (socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP),
+            "packet": (socket.AF_PACKET, socket.SOCK_RAW, 0),
+            "netlink": (socket.AF_NETLINK, socket.SOCK_RAW, 0),
+            "sctp": (socket.AF_INET, socket.SOCK_STREAM, 132),
+            "unix datagram pair": "pair",
+        }
+        def main():
+            found = {}
+            for name, kind in KINDS.items():
+                try:
+                    if kind == "pair":
+                        socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+                    else:
+                        socket.socket(*kind).close()
+                    found[name] = "opened"
+                except OSError as error:
+                    found[name] = type(error).__name__
+            return found
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.status == "succeeded", outcome.stderr
+    assert set(outcome.result.values()) == {"PermissionError"}, outcome.result
+
+
+def test_socketpairs_and_multiprocessing_pipes_still_work(tmp_path):
+    outcome = run(
+        """
+        import multiprocessing, socket
+        def main():
+            left, right = socket.socketpair()
+            left.sendall(b"ping")
+            end, other_end = multiprocessing.Pipe()
+            end.send({"got": right.recv(4).decode()})
+            return other_end.recv()
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.result == {"got": "ping"}, outcome.stderr
+
+
+def test_tcp_to_an_allowed_port_still_connects(tmp_path, settings):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    settings.SANDBOX_TCP_PORTS = str(port)
+    try:
+        outcome = run(
+            CONNECT, {"family": "AF_INET", "address": ["127.0.0.1", port]}, tmp_path=tmp_path
+        )
+    finally:
+        server.close()
+    assert outcome.result == "connected", outcome.stderr
+
+
+PRIVILEGES = """
+import ctypes, os
+PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET = 23, 39, 47, 1
+
+class Header(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+class Data(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+def main():
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    assert libc.capget(ctypes.byref(header), data) == 0
+    sets = {
+        name: sum(getattr(part, name) << (32 * i) for i, part in enumerate(data))
+        for name in ("effective", "permitted", "inheritable")
+    }
+    held = lambda *args: libc.prctl(*args, 0, 0) == 1
+    sets["bounding"] = sum(1 << cap for cap in range(64) if held(PR_CAPBSET_READ, cap, 0))
+    sets["ambient"] = sum(
+        1 << cap for cap in range(64) if held(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap)
+    )
+    try:
+        os.setuid(0)
+        setuid = "became root"
+    except OSError as error:
+        setuid = type(error).__name__
+    return {
+        "uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
+        "capabilities": sets, "no_new_privs": libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
+        "setuid": setuid,
+    }
+"""
+
+
+def test_scripts_hold_no_capabilities_and_cannot_become_root(tmp_path):
+    outcome = run(PRIVILEGES, tmp_path=tmp_path)
+    assert outcome.status == "succeeded", outcome.stderr
+    found = outcome.result
+    assert found["capabilities"] == dict.fromkeys(
+        ("effective", "permitted", "inheritable", "bounding", "ambient"), 0
+    )
+    assert found["no_new_privs"] == 1
+    assert found["setuid"] == "PermissionError"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the worker is not root here")
+def test_a_root_worker_runs_scripts_as_the_sandbox_uid(tmp_path):
+    outcome = run(PRIVILEGES, tmp_path=tmp_path)
+    found = outcome.result
+    assert (found["uid"], found["euid"]) == (settings.SANDBOX_UID, settings.SANDBOX_UID)
+    assert found["gid"] == settings.SANDBOX_GID
+    assert found["groups"] == []
+
+
+def test_a_script_of_a_root_worker_writes_files_the_worker_can_read(tmp_path):
+    outcome = run(
+        """
+        import os
+        def main():
+            with open(os.path.join(os.environ["RBAS_OUTPUT_DIR"], "report.csv"), "w") as f:
+                f.write("a,b\\n")
+            return os.environ["RBAS_OUTPUT_DIR"]
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.status == "succeeded", outcome.stderr
+    with open(os.path.join(outcome.result, "report.csv")) as file:
+        assert file.read() == "a,b\n"
