@@ -98,7 +98,14 @@ def make_reachable(paths: list[str], *, uid: int, gid: int) -> None:
     if not covers:
         return
     libc = _libc()
-    _check(libc.unshare(_CLONE_NEWNS), "unshare")
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        error = ctypes.get_errno()
+        folders = ", ".join(sorted(covers))
+        raise OSError(
+            error,
+            f"uid {uid} may not search {folders} and this worker cannot mount over them "
+            f"({os.strerror(error)}): let that uid search them, or set SANDBOX_UID",
+        )
     # Private first: nothing mounted from here on may show in the host's namespace.
     _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate")
     # Held open before they are covered; a bind's source must be in this new namespace.

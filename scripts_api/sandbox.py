@@ -4,10 +4,12 @@ Each worker process keeps one sandbox server (`sandbox_server.py`), started as
 `<this interpreter> -I sandbox_server.py` with an argument list and a minimal environment, and
 asks it to fork one child per run. The child gets: a new session (so the whole process group can
 be killed), a fresh working directory, only PATH, LANG, HOME, TMPDIR and RBAS_OUTPUT_DIR in its
-environment, CPU, address-space, file-size and open-file limits, and (where the kernel has
-Landlock) read access to the Python installation and system libraries only, write access to its
-own directory only, and TCP connections to SANDBOX_TCP_PORTS only. The return value of `main`
-comes back on its own pipe, so nothing a script prints can pose as its result.
+environment, CPU, address-space, file-size and open-file limits, no capabilities (and
+SANDBOX_UID's uid when the worker is root), (where the kernel has Landlock) read access to the
+Python installation and system libraries only, write access to its own directory only, and TCP
+connections to SANDBOX_TCP_PORTS only, and (a seccomp filter) no UNIX, UDP or raw sockets unless
+SANDBOX_UNIX_SOCKETS or SANDBOX_UDP allow the first two. The return value of `main` comes back
+on its own pipe, so nothing a script prints can pose as its result.
 """
 
 import contextlib

@@ -1,8 +1,11 @@
 """Hostile scripts against the sandbox's confinement: the sockets Landlock does not rule, and
 the privileges of the worker."""
 
+import errno
 import os
+import platform
 import shutil
+import signal
 import socket
 import tempfile
 import uuid
@@ -10,6 +13,7 @@ import uuid
 import pytest
 from django.conf import settings
 
+from scripts_api import seccomp
 from tests.scripts_api.test_sandbox import run
 
 CONNECT = """
@@ -256,3 +260,94 @@ def test_a_script_of_a_root_worker_writes_files_the_worker_can_read(tmp_path):
     assert outcome.status == "succeeded", outcome.stderr
     with open(os.path.join(outcome.result, "report.csv")) as file:
         assert file.read() == "a,b\n"
+
+
+def test_scripts_cannot_use_io_uring_to_open_sockets_behind_the_filter(tmp_path):
+    outcome = run(
+        """
+        import ctypes, os
+        def main():
+            libc = ctypes.CDLL(None, use_errno=True)
+            params = ctypes.create_string_buffer(120)
+            fd = libc.syscall(425, 4, params)  # io_uring_setup: the same number on x86_64, aarch64
+            return "set up" if fd >= 0 else os.strerror(ctypes.get_errno())
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.result == os.strerror(errno.EPERM), outcome.stderr
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="a 32-bit x86 system call")
+def test_a_32_bit_system_call_kills_the_script(tmp_path):
+    outcome = run(
+        """
+        import ctypes, mmap
+        # push rbx; mov eax, 359 (i386 socket); mov ebx, 1 (AF_UNIX); mov ecx, 1 (SOCK_STREAM);
+        # xor edx, edx; int 0x80; pop rbx; ret
+        CODE = bytes.fromhex("53b867010000bb01000000b90100000031d2cd805bc3")
+        def main():
+            memory = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+            memory.write(CODE)
+            address = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+            return ctypes.CFUNCTYPE(ctypes.c_int)(address)()
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.exit_code == -signal.SIGSYS, outcome
+
+
+def _evaluate(program, data: dict) -> int:
+    """Run a classic BPF seccomp program on a system call described by `data`."""
+    words = {0: data["nr"], 4: data["arch"]}
+    for index, value in enumerate(data.get("args", ())):
+        words[16 + 8 * index] = value & 0xFFFFFFFF
+    accumulator, pc = 0, 0
+    while True:
+        code, jt, jf, k = program[pc]
+        pc += 1
+        if code == 0x20:
+            accumulator = words.get(k, 0)
+        elif code == 0x54:
+            accumulator &= k
+        elif code in (0x15, 0x35):
+            taken = accumulator == k if code == 0x15 else accumulator >= k
+            pc += jt if taken else jf
+        elif code == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unexpected instruction {code:#x}")
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="x86_64 system call numbers")
+def test_the_filter_decides_each_kind_of_socket():
+    x86_64, i386, allow, kill = 0xC000003E, 0x40000003, 0x7FFF0000, 0x80000000
+    deny = 0x00050000 | errno.EPERM
+    strict = seccomp.program(unix_sockets=False, udp=False)
+    loose = seccomp.program(unix_sockets=True, udp=True)
+    AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET = 1, 2, 10, 16, 17
+    STREAM, DGRAM, RAW, SEQPACKET, CLOEXEC = 1, 2, 3, 5, 0o2000000
+    cases = [
+        # (system call, arch, args, strict, loose)
+        (0, x86_64, (), allow, allow),  # read
+        (41, x86_64, (AF_INET, STREAM | CLOEXEC, 0), allow, allow),
+        (41, x86_64, (AF_INET6, STREAM, 6), allow, allow),
+        (41, x86_64, (AF_INET, STREAM, 132), deny, deny),  # SCTP
+        (41, x86_64, (AF_INET, DGRAM, 0), deny, allow),
+        (41, x86_64, (AF_INET6, DGRAM, 17), deny, allow),
+        (41, x86_64, (AF_INET, DGRAM, 1), deny, deny),  # ICMP "ping" sockets
+        (41, x86_64, (AF_INET, RAW, 1), deny, deny),
+        (41, x86_64, (AF_UNIX, STREAM, 0), deny, allow),
+        (41, x86_64, (AF_UNIX | 1 << 32, STREAM, 0), deny, allow),  # the kernel reads an int
+        (41, x86_64, (AF_NETLINK, RAW, 0), deny, deny),
+        (41, x86_64, (AF_PACKET, RAW, 0), deny, deny),
+        (53, x86_64, (AF_UNIX, STREAM, 0), allow, allow),
+        (53, x86_64, (AF_UNIX, SEQPACKET, 0), allow, allow),
+        (53, x86_64, (AF_UNIX, DGRAM, 0), deny, allow),
+        (425, x86_64, (), deny, deny),  # io_uring_setup
+        (0x40000000 | 41, x86_64, (AF_UNIX, STREAM, 0), deny, deny),  # x32
+        (359, i386, (AF_UNIX, STREAM, 0), kill, kill),
+    ]
+    for nr, arch, args, strict_answer, loose_answer in cases:
+        call = {"nr": nr, "arch": arch, "args": args}
+        assert _evaluate(strict, call) == strict_answer, call
+        assert _evaluate(loose, call) == loose_answer, call
