@@ -13,7 +13,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from scripts_api import seccomp
+from scripts_api import privileges, seccomp
 from tests.scripts_api.test_sandbox import run
 
 CONNECT = """
@@ -351,3 +351,28 @@ def test_the_filter_decides_each_kind_of_socket():
         call = {"nr": nr, "arch": arch, "args": args}
         assert _evaluate(strict, call) == strict_answer, call
         assert _evaluate(loose, call) == loose_answer, call
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another non-root user")
+def test_a_non_root_worker_keeps_its_uid_and_drops_its_capabilities():
+    """The production image's case (uid 10001), played by a forked child of this root process."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - reports through the pipe
+        try:
+            os.setresgid(10001, 10001, 10001)
+            os.setresuid(10001, 10001, 10001)
+            privileges.drop(uid=settings.SANDBOX_UID, gid=settings.SANDBOX_GID)
+            with open("/proc/self/status") as status:
+                lines = [line for line in status if line.startswith(("Uid", "Cap", "NoNewPrivs"))]
+            os.write(write, "".join(lines).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        status = dict(line.split(":", 1) for line in pipe.read().splitlines())
+    os.waitpid(pid, 0)
+    assert status["Uid"].split() == ["10001"] * 4
+    for name in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+        assert int(status[name], 16) == 0, name
+    assert status["NoNewPrivs"].strip() == "1"
