@@ -5,6 +5,7 @@ Standard library only: the sandbox server imports this module outside Django.
 
 import contextlib
 import ctypes
+import functools
 import os
 
 _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 24, 38
@@ -25,6 +26,7 @@ class _CapData(ctypes.Structure):
     ]
 
 
+@functools.cache
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
@@ -35,6 +37,7 @@ def _check(result: int, what: str) -> None:
         raise OSError(error, f"{what}: {os.strerror(error)}")
 
 
+@functools.cache
 def _last_cap() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap") as file:
@@ -48,20 +51,17 @@ def drop(*, uid: int, gid: int) -> None:
     every capability (bounding, ambient, effective, permitted, inheritable) and set
     `no_new_privs`, so that nothing it executes can gain any back."""
     libc = _libc()
+    for cap in range(_last_cap() + 1):
+        # Needs CAP_SETPCAP, which root holds; without it the bounding set stays as it is, and
+        # no_new_privs keeps any program this process runs from drawing on it.
+        with contextlib.suppress(OSError):
+            _check(libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0), "capbset")
     if os.geteuid() == 0:
         if uid == 0:
             raise ValueError("The sandbox's uid cannot be 0.")
-        for cap in range(_last_cap() + 1):
-            # Dropping from the bounding set needs CAP_SETPCAP, which root holds.
-            _check(libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0), f"dropping capability {cap}")
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)  # clears the permitted and effective sets of a root process
-    else:
-        # Without CAP_SETPCAP the bounding set stays; no_new_privs keeps exec from using it.
-        for cap in range(_last_cap() + 1):
-            with contextlib.suppress(OSError):
-                _check(libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0), "capbset")
     _check(libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient capabilities")
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
@@ -127,3 +127,9 @@ def make_reachable(paths: list[str], *, uid: int, gid: int) -> None:
     for fd in held.values():
         os.close(fd)
     os.umask(umask)
+
+
+def warm() -> None:
+    """Look up what `drop` needs now, so that processes forked from here need not."""
+    _libc()
+    _last_cap()

@@ -31,7 +31,7 @@ import sys
 import time
 import traceback
 
-# `python -I` does not put this file's folder on sys.path: add it just to import the sibling.
+# `python -I` does not put this file's folder on sys.path: add it just to import the siblings.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import landlock
 import privileges
@@ -50,6 +50,8 @@ import random  # noqa: F401
 import re  # noqa: F401
 import statistics  # noqa: F401
 import typing  # noqa: F401
+
+privileges.warm()  # looked up once here rather than by every forked child
 
 RESULT_FD = 3
 REQUEST_FD = 4
