@@ -152,7 +152,11 @@ def _confine(request: dict, ruleset) -> None:
     if ruleset is not None:
         ruleset.allow(request["workdir"], write=True)
         ruleset.allow(os.devnull, write=True)
+    server = os.getppid()
     privileges.drop(uid=request["uid"], gid=request["gid"])
+    _die_with_parent()  # a change of uid cleared it
+    if os.getppid() != server:  # the server died before it was set again
+        os._exit(70)
     if ruleset is not None:
         ruleset.enforce()
     elif request["isolation"] == "required":

@@ -376,3 +376,18 @@ def test_a_non_root_worker_keeps_its_uid_and_drops_its_capabilities():
     for name in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
         assert int(status[name], 16) == 0, name
     assert status["NoNewPrivs"].strip() == "1"
+
+
+def test_a_script_still_dies_with_its_sandbox_server_after_dropping_its_uid(tmp_path):
+    """Changing credentials clears the parent-death signal: the child must set it again."""
+    outcome = run(
+        """
+        import ctypes
+        def main():
+            signal = ctypes.c_int()
+            ctypes.CDLL(None).prctl(2, ctypes.byref(signal), 0, 0, 0)  # PR_GET_PDEATHSIG
+            return signal.value
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.result == signal.SIGKILL, outcome.stderr
