@@ -11,7 +11,9 @@ connect() to a pathname UNIX socket; this filter refuses creating them instead. 
   nothing outside: a connected stream socket cannot be connected elsewhere.
 
 Everything else (AF_UNIX sockets, AF_NETLINK, AF_PACKET, SOCK_RAW, ICMP, SCTP, ...) fails with
-EPERM, and so does io_uring, whose IORING_OP_SOCKET would create a socket without `socket()`.
+EPERM, and so does io_uring, whose IORING_OP_SOCKET would create a socket without `socket()`,
+and sending with MSG_FASTOPEN: TCP Fast Open connects from sendto()/sendmsg(), which Landlock's
+connect rule does not see (tested on Linux 6.18, ABI 7).
 System calls of another architecture (32-bit x86 on x86_64, where `socketcall` would go round
 the filter) kill the process.
 """
@@ -27,6 +29,9 @@ _ARCHES = {
     "x86_64": (0xC000003E, 41, 53, (425, 426, 427)),
     "aarch64": (0xC00000B7, 198, 199, (425, 426, 427)),
 }
+# sendto, sendmsg and sendmmsg, with the index of their flags argument.
+_SENDS = {"x86_64": ((44, 3), (46, 2), (307, 3)), "aarch64": ((206, 3), (211, 2), (269, 3))}
+_MSG_FASTOPEN = 0x20000000
 _X32_SYSCALL_BIT = 0x40000000
 
 _LD_ABS_W, _JEQ, _JGE, _AND, _RET = 0x20, 0x15, 0x35, 0x54, 0x06
@@ -103,6 +108,8 @@ def program(*, unix_sockets: bool, udp: bool) -> tuple[tuple[int, int, int, int]
         p += [(_JGE, _X32_SYSCALL_BIT, "deny", "not_x32"), ("label", "not_x32")]
     for number in refused:
         p += [(_JEQ, number, "deny", f"not_{number}"), ("label", f"not_{number}")]
+    for number, flags in _SENDS[platform.machine()]:
+        p += [(_JEQ, number, f"send_{flags}", f"not_{number}"), ("label", f"not_{number}")]
     p += [
         (_JEQ, nr_socket, "socket", "not_socket"),
         ("label", "not_socket"),
@@ -139,6 +146,15 @@ def program(*, unix_sockets: bool, udp: bool) -> tuple[tuple[int, int, int, int]
         (_JEQ, _SOCK_STREAM, "allow", "not_pair_stream"),
         ("label", "not_pair_stream"),
         (_JEQ, _SOCK_SEQPACKET, "allow", "allow" if unix_sockets else "deny"),
+    ]
+    for flags in sorted({flags for _, flags in _SENDS[platform.machine()]}):
+        p += [
+            ("label", f"send_{flags}"),
+            (_LD_ABS_W, _arg(flags), None, None),
+            (_AND, _MSG_FASTOPEN, None, None),
+            (_JEQ, 0, "allow", "deny"),
+        ]
+    p += [
         ("label", "allow"),
         (_RET, _RET_ALLOW, None, None),
         ("label", "deny"),

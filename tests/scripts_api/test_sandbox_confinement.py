@@ -1,6 +1,7 @@
 """Hostile scripts against the sandbox's confinement: the sockets Landlock does not rule, and
 the privileges of the worker."""
 
+import contextlib
 import errno
 import os
 import platform
@@ -189,6 +190,36 @@ def test_tcp_to_an_allowed_port_still_connects(tmp_path, settings):
     assert outcome.result == "connected", outcome.stderr
 
 
+def test_tcp_fast_open_cannot_reach_a_port_landlock_refuses(tmp_path, settings):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    settings.SANDBOX_TCP_PORTS = "443"
+    try:
+        outcome = run(
+            """
+            import socket
+            def main(port: int):
+                sock = socket.socket()
+                try:  # connects and sends in one go, without connect()
+                    sock.sendto(b"COPY", socket.MSG_FASTOPEN, ("127.0.0.1", port))
+                except OSError as error:
+                    return type(error).__name__
+                return "sent"
+            """,
+            {"port": port},
+            tmp_path=tmp_path,
+        )
+        with contextlib.suppress(TimeoutError):
+            server.accept()[0].close()
+            pytest.fail("the script connected")
+    finally:
+        server.close()
+    assert outcome.result == "PermissionError", outcome.stderr
+
+
 PRIVILEGES = """
 import ctypes, os
 PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET = 23, 39, 47, 1
@@ -326,6 +357,7 @@ def test_the_filter_decides_each_kind_of_socket():
     loose = seccomp.program(unix_sockets=True, udp=True)
     AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET = 1, 2, 10, 16, 17
     STREAM, DGRAM, RAW, SEQPACKET, CLOEXEC = 1, 2, 3, 5, 0o2000000
+    FASTOPEN = 0x20000000
     cases = [
         # (system call, arch, args, strict, loose)
         (0, x86_64, (), allow, allow),  # read
@@ -344,6 +376,11 @@ def test_the_filter_decides_each_kind_of_socket():
         (53, x86_64, (AF_UNIX, SEQPACKET, 0), allow, allow),
         (53, x86_64, (AF_UNIX, DGRAM, 0), deny, allow),
         (425, x86_64, (), deny, deny),  # io_uring_setup
+        (44, x86_64, (3, 0, 5, 0), allow, allow),  # sendto
+        (44, x86_64, (3, 0, 5, FASTOPEN | 0x40), deny, deny),
+        (46, x86_64, (3, 0, FASTOPEN), deny, deny),  # sendmsg
+        (46, x86_64, (3, 0, 0x4000), allow, allow),
+        (307, x86_64, (3, 0, 2, FASTOPEN), deny, deny),  # sendmmsg
         (0x40000000 | 41, x86_64, (AF_UNIX, STREAM, 0), deny, deny),  # x32
         (359, i386, (AF_UNIX, STREAM, 0), kill, kill),
     ]
