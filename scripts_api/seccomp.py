@@ -12,8 +12,9 @@ connect() to a pathname UNIX socket; this filter refuses creating them instead. 
 
 Everything else (AF_UNIX sockets, AF_NETLINK, AF_PACKET, SOCK_RAW, ICMP, SCTP, ...) fails with
 EPERM, and so does io_uring, whose IORING_OP_SOCKET would create a socket without `socket()`,
-and sending with MSG_FASTOPEN: TCP Fast Open connects from sendto()/sendmsg(), which Landlock's
-connect rule does not see (tested on Linux 6.18, ABI 7).
+sending with MSG_FASTOPEN (TCP Fast Open connects from sendto()/sendmsg(), which Landlock's
+connect rule does not see) and listen() (which binds an unbound socket to a port Landlock's bind
+rule does not see): both tested on Linux 6.18, ABI 7.
 System calls of another architecture (32-bit x86 on x86_64, where `socketcall` would go round
 the filter) kill the process.
 """
@@ -24,10 +25,11 @@ import functools
 import os
 import platform
 
-# The architecture's audit number, and its numbers for socket, socketpair and the io_uring calls.
+# The architecture's audit number, its numbers for socket and socketpair, and those it refuses:
+# the io_uring calls and listen.
 _ARCHES = {
-    "x86_64": (0xC000003E, 41, 53, (425, 426, 427)),
-    "aarch64": (0xC00000B7, 198, 199, (425, 426, 427)),
+    "x86_64": (0xC000003E, 41, 53, (425, 426, 427, 50)),
+    "aarch64": (0xC00000B7, 198, 199, (425, 426, 427, 201)),
 }
 # sendto, sendmsg and sendmmsg, with the index of their flags argument.
 _SENDS = {"x86_64": ((44, 3), (46, 2), (307, 3)), "aarch64": ((206, 3), (211, 2), (269, 3))}

@@ -220,6 +220,23 @@ def test_tcp_fast_open_cannot_reach_a_port_landlock_refuses(tmp_path, settings):
     assert outcome.result == "PermissionError", outcome.stderr
 
 
+def test_scripts_cannot_listen_on_a_tcp_port(tmp_path):
+    outcome = run(
+        """
+        import socket
+        def main():
+            sock = socket.socket()
+            try:  # listen() binds an unbound socket to a free port: a server in the pod's network
+                sock.listen(1)
+            except OSError as error:
+                return type(error).__name__
+            return sock.getsockname()
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.result == "PermissionError", outcome.result
+
+
 PRIVILEGES = """
 import ctypes, os
 PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET = 23, 39, 47, 1
@@ -376,6 +393,7 @@ def test_the_filter_decides_each_kind_of_socket():
         (53, x86_64, (AF_UNIX, SEQPACKET, 0), allow, allow),
         (53, x86_64, (AF_UNIX, DGRAM, 0), deny, allow),
         (425, x86_64, (), deny, deny),  # io_uring_setup
+        (50, x86_64, (3, 5), deny, deny),  # listen
         (44, x86_64, (3, 0, 5, 0), allow, allow),  # sendto
         (44, x86_64, (3, 0, 5, FASTOPEN | 0x40), deny, deny),
         (46, x86_64, (3, 0, FASTOPEN), deny, deny),  # sendmsg
