@@ -255,8 +255,8 @@ RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=5)
 RUN_LEASE_SECONDS = env.float("RUN_LEASE_SECONDS", default=30)
 # TCP ports scripts may connect to ("*" for any), enforced with Landlock where the kernel has it.
 SANDBOX_TCP_PORTS = env.str("SANDBOX_TCP_PORTS", default="80,443")
-# Filesystem isolation of scripts: "required" refuses to run without Landlock, "auto" uses it
-# when the kernel offers it.
+# Isolation of scripts: "required" refuses to run without Landlock or the seccomp socket filter,
+# "auto" uses what the kernel and the machine offer.
 SANDBOX_ISOLATION = env.str("SANDBOX_ISOLATION", default="auto")
 if SANDBOX_ISOLATION not in {"auto", "required"}:
     raise ImproperlyConfigured("SANDBOX_ISOLATION must be auto or required.")
