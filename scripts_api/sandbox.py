@@ -4,13 +4,14 @@ Each worker process keeps one sandbox server (`sandbox_server.py`), started as
 `<this interpreter> -I sandbox_server.py` with an argument list and a minimal environment, and
 asks it to fork one child per run. The child gets: a new session, a fresh working directory, only
 PATH, LANG, HOME, TMPDIR and RBAS_OUTPUT_DIR in its environment, CPU, address-space, file-size
-and open-file limits, and (where the kernel has Landlock) read access to the Python installation
-and system libraries only, write access to its own directory only, and TCP connections to
-SANDBOX_TCP_PORTS only. The return value of `main` comes back on its own pipe, so nothing a
-script prints can pose as its result. Every process the run starts, detached or not, is dead
-before the server reports its end, and the run is killed when it has more than
-SANDBOX_MAX_PROCESSES processes or uses more than RUN_DISK_MAX_BYTES of disk (see
-`lifecycle.py`).
+and open-file limits, no capabilities (and SANDBOX_UID's uid when the worker is root), (where
+the kernel has Landlock) read access to the Python installation and system libraries only, write
+access to its own directory only, and TCP connections to SANDBOX_TCP_PORTS only, and (a seccomp
+filter) no UNIX, UDP or raw sockets unless SANDBOX_UNIX_SOCKETS or SANDBOX_UDP allow the first
+two. The return value of `main` comes back on its own pipe, so nothing a script prints can pose
+as its result. Every process the run starts, detached or not, is dead before the server reports
+its end, and the run is killed when it has more than SANDBOX_MAX_PROCESSES processes or uses
+more than RUN_DISK_MAX_BYTES of disk (see `lifecycle.py`).
 """
 
 import contextlib
@@ -279,6 +280,10 @@ class Sandbox:
             "read_paths": [*python_read_paths(), *SYSTEM_READ_PATHS],
             "tcp_ports": tcp_ports(),
             "isolation": settings.SANDBOX_ISOLATION,
+            "uid": settings.SANDBOX_UID,
+            "gid": settings.SANDBOX_GID,
+            "unix_sockets": settings.SANDBOX_UNIX_SOCKETS,
+            "udp": settings.SANDBOX_UDP,
         }
         self._process.stdin.write(json.dumps(request).encode() + b"\n")
         self._process.stdin.flush()

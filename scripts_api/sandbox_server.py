@@ -33,10 +33,12 @@ import sys
 import time
 import traceback
 
-# `python -I` does not put this file's folder on sys.path: add it just to import the sibling.
+# `python -I` does not put this file's folder on sys.path: add it just to import the siblings.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import landlock
 import lifecycle
+import privileges
+import seccomp
 
 sys.path.pop(0)
 
@@ -51,6 +53,8 @@ import random  # noqa: F401
 import re  # noqa: F401
 import statistics  # noqa: F401
 import typing  # noqa: F401
+
+privileges.warm()  # looked up once here rather than by every forked child
 
 RESULT_FD = 3
 REQUEST_FD = 4
@@ -145,6 +149,31 @@ def _prepare_ruleset(rules: dict | None):
     return ruleset
 
 
+def _confine(request: dict, ruleset) -> None:
+    """Drop root and every capability, then apply Landlock and the socket filter, for good."""
+    if os.geteuid() == 0:  # the script runs as the sandbox's uid, which must own its directory
+        for path in ("", "output", "tmp"):
+            os.chown(os.path.join(request["workdir"], path), request["uid"], request["gid"])
+        paths = [*request["read_paths"], request["workdir"]]
+        privileges.make_reachable(paths, uid=request["uid"], gid=request["gid"])
+    if ruleset is not None:
+        ruleset.allow(request["workdir"], write=True)
+        ruleset.allow(os.devnull, write=True)
+    server = os.getppid()
+    privileges.drop(uid=request["uid"], gid=request["gid"])
+    _die_with_parent()  # a change of uid cleared it
+    if os.getppid() != server:  # the server died before it was set again
+        os._exit(70)
+    if ruleset is not None:
+        ruleset.enforce()
+    elif request["isolation"] == "required":
+        raise landlock.LandlockError(0, "Landlock is required but not available")
+    if seccomp.available():
+        seccomp.restrict_sockets(unix_sockets=request["unix_sockets"], udp=request["udp"])
+    elif request["isolation"] == "required":
+        raise seccomp.SeccompError(0, "seccomp is required but not available")
+
+
 def _read_request(fd: int) -> dict | None:
     data = bytearray()
     while chunk := os.read(fd, CHUNK):
@@ -181,12 +210,7 @@ def _child(shared_rules: dict | None, req_r: int, out_w: int, err_w: int, res_w:
         os.environ.clear()
         os.environ.update(request["env"])
         _apply_limits(request["limits"])
-        if ruleset is not None:
-            ruleset.allow(request["workdir"], write=True)
-            ruleset.allow(os.devnull, write=True)
-            ruleset.enforce()
-        elif request["isolation"] == "required":
-            raise landlock.LandlockError(0, "Landlock is required but not available")
+        _confine(request, ruleset)
         filename = request["filename"]
         source = request["source"]
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)

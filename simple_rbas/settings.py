@@ -255,8 +255,8 @@ RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=5)
 RUN_LEASE_SECONDS = env.float("RUN_LEASE_SECONDS", default=30)
 # TCP ports scripts may connect to ("*" for any), enforced with Landlock where the kernel has it.
 SANDBOX_TCP_PORTS = env.str("SANDBOX_TCP_PORTS", default="80,443")
-# Filesystem isolation of scripts: "required" refuses to run without Landlock, "auto" uses it
-# when the kernel offers it.
+# Isolation of scripts: "required" refuses to run without Landlock or the seccomp socket filter,
+# "auto" uses what the kernel and the machine offer.
 SANDBOX_ISOLATION = env.str("SANDBOX_ISOLATION", default="auto")
 # Most processes a run may have at once; the run is killed beyond (and RLIMIT_NPROC refuses its
 # forks where the child does not run as root; see scripts_api/lifecycle.py for the caveats).
@@ -267,6 +267,15 @@ if SANDBOX_MAX_PROCESSES < 1 or RUN_DISK_MAX_BYTES < 1:
     raise ImproperlyConfigured("SANDBOX_MAX_PROCESSES and RUN_DISK_MAX_BYTES must be positive.")
 if SANDBOX_ISOLATION not in {"auto", "required"}:
     raise ImproperlyConfigured("SANDBOX_ISOLATION must be auto or required.")
+# Scripts may open UNIX sockets (a database's local socket, docker.sock, ...) only with
+# SANDBOX_UNIX_SOCKETS, and UDP sockets (DNS included) only with SANDBOX_UDP: a seccomp filter.
+SANDBOX_UNIX_SOCKETS = env.bool("SANDBOX_UNIX_SOCKETS", default=False)
+SANDBOX_UDP = env.bool("SANDBOX_UDP", default=False)
+# When the worker runs as root, scripts run as this uid and gid (nobody) instead.
+SANDBOX_UID = env.int("SANDBOX_UID", default=65534)
+SANDBOX_GID = env.int("SANDBOX_GID", default=65534)
+if SANDBOX_UID <= 0 or SANDBOX_GID <= 0:
+    raise ImproperlyConfigured("SANDBOX_UID and SANDBOX_GID must be above 0 (root).")
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -130,7 +130,8 @@ def test_the_database_file_settings_and_other_processes_are_out_of_reach(tmp_pat
     )
     assert outcome.status == "succeeded", outcome.stderr
     for path in targets:
-        assert outcome.result[path] == "PermissionError", path
+        # Hidden altogether when a root worker's sandbox covers the folders it may not search.
+        assert outcome.result[path] in ("PermissionError", "FileNotFoundError"), path
 
 
 @needs_landlock
