@@ -182,6 +182,28 @@ def test_a_double_forked_setsid_process_dies_with_its_run(tmp_path, ending):
     assert time.monotonic() - started < 5
 
 
+def test_a_script_that_reports_and_closes_its_pipes_but_goes_on_dies_with_its_run(tmp_path):
+    outcome = run(
+        """
+        import os, time
+        def main():
+            os.write(3, ('{"ok": true, "result": %d}' % os.getpid()).encode())
+            for fd in (1, 2, 3):
+                os.close(fd)
+            time.sleep(60)
+        """,
+        tmp_path=tmp_path,
+    )
+    assert outcome.status == "succeeded"
+    try:
+        assert not is_alive(outcome.result)
+    finally:
+        kill_if_alive(outcome.result)
+    started = time.monotonic()
+    assert run("def main():\n    return 1\n", tmp_path=tmp_path).result == 1
+    assert time.monotonic() - started < 2
+
+
 def test_a_sandbox_reset_mid_run_kills_the_processes_the_script_left(tmp_path):
     sandbox = Sandbox()
     found = []
