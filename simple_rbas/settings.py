@@ -268,9 +268,11 @@ if SANDBOX_MAX_PROCESSES < 1 or RUN_DISK_MAX_BYTES < 1:
 if SANDBOX_ISOLATION not in {"auto", "required"}:
     raise ImproperlyConfigured("SANDBOX_ISOLATION must be auto or required.")
 # Scripts may open UNIX sockets (a database's local socket, docker.sock, ...) only with
-# SANDBOX_UNIX_SOCKETS, and UDP sockets (DNS included) only with SANDBOX_UDP: a seccomp filter.
+# SANDBOX_UNIX_SOCKETS, and UDP sockets only with SANDBOX_UDP: a seccomp filter. UDP is on by
+# default because DNS needs it: scripts call APIs by name (over SANDBOX_TCP_PORTS), and no
+# filter here can tell a DNS query from other UDP. Turn it off for scripts that need no names.
 SANDBOX_UNIX_SOCKETS = env.bool("SANDBOX_UNIX_SOCKETS", default=False)
-SANDBOX_UDP = env.bool("SANDBOX_UDP", default=False)
+SANDBOX_UDP = env.bool("SANDBOX_UDP", default=True)
 # When the worker runs as root, scripts run as this uid and gid (nobody) instead.
 SANDBOX_UID = env.int("SANDBOX_UID", default=65534)
 SANDBOX_GID = env.int("SANDBOX_GID", default=65534)

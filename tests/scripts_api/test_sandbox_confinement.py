@@ -113,15 +113,15 @@ def received(server: socket.socket) -> bytes | None:
         return None
 
 
-def test_scripts_cannot_send_udp_datagrams(tmp_path, udp_server):
+def test_scripts_cannot_send_udp_datagrams_when_the_setting_refuses(tmp_path, udp_server, settings):
+    settings.SANDBOX_UDP = False
     port = udp_server.getsockname()[1]
     outcome = run(SEND_DATAGRAM, {"port": port}, tmp_path=tmp_path)
     assert outcome.result == "PermissionError", outcome.stderr
     assert received(udp_server) is None
 
 
-def test_scripts_may_send_udp_datagrams_when_the_setting_allows(tmp_path, udp_server, settings):
-    settings.SANDBOX_UDP = True
+def test_scripts_may_send_udp_datagrams_by_default_for_dns(tmp_path, udp_server):
     outcome = run(SEND_DATAGRAM, {"port": udp_server.getsockname()[1]}, tmp_path=tmp_path)
     assert outcome.result == "sent", outcome.stderr
     assert received(udp_server) == b"exfiltrated"
