@@ -138,7 +138,7 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) ->
     finally:
         artifacts.release(found)
         lifecycle.remove_tree(workdir)
-    return outcome.status if recorded else "lost"
+    return recorded or "lost"
 
 
 def _execute(run: Run, worker_id: str, workdir: Path):
@@ -177,22 +177,28 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> bool:
-    """Store the outcome and artifacts, unless the run's lease was lost meanwhile (then it was
-    already ended as failed, and nothing is kept). An outcome the database refuses is replaced
-    by a failure that says why; an unreachable database propagates (the caller retries)."""
+def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | None:
+    """Store the outcome and artifacts and return the status stored; None when the run's lease
+    was lost meanwhile (then it was already ended as failed, and nothing is kept). An outcome
+    the database refuses is replaced by a failure that says why; an unreachable database
+    propagates (the caller retries)."""
     stderr = outcome.stderr + "".join(f"\n[artifact {note}]" for note in notes)
+    status, result, reason = outcome.status, outcome.result, outcome.error
+    if storable(result) != result:
+        # Printed text may show U+FFFD for what no database stores; a result must not change.
+        status, result = RunStatus.FAILED, None
+        reason = "The result holds text no database can store (a NUL or a lone surrogate)."
     fields = {
-        "status": outcome.status,
-        "result": storable(outcome.result),
+        "status": status,
+        "result": result,
         "stdout": storable(outcome.stdout),
         "stderr": storable(stderr),
         "exit_code": outcome.exit_code,
-        "error": storable(outcome.error[:MAX_ERROR_LENGTH]),
+        "error": storable(reason[:MAX_ERROR_LENGTH]),
         "artifacts": [{"name": f.name, "size": f.size} for f in found],
     }
     try:
-        return _save(run, worker_id, fields, found)
+        return fields["status"] if _save(run, worker_id, fields, found) else None
     except DatabaseError as error:
         if is_unavailable(error):
             raise  # the caller retries until the database answers
@@ -209,7 +215,7 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> bool:
             ),
             "artifacts": [],
         }
-        return _save(run, worker_id, fields, [])
+        return fields["status"] if _save(run, worker_id, fields, []) else None
 
 
 def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
