@@ -21,6 +21,7 @@ class UserManager(DjangoUserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         """Create a superuser at the owner level (used by `createsuperuser`, both modes)."""
         extra_fields["level"] = Level.OWNER
+        extra_fields["email_verified"] = True  # typed by the operator who runs the command
         return super().create_superuser(username, email, password, **extra_fields)
 
 
@@ -30,6 +31,10 @@ class User(AbstractUser):
     level = models.PositiveSmallIntegerField(
         choices=Level.choices, default=Level.READ_ONLY, db_index=True
     )
+    # Whether someone trusted vouched for `email`: an admin or the operator who typed it, or a
+    # provider at a single sign-on. Self-service signup and a user's own email change leave it
+    # False (there is no email confirmation yet), and single sign-on never links such an account.
+    email_verified = models.BooleanField(default=False)
 
     objects = UserManager()
 
