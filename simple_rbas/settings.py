@@ -40,7 +40,7 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "users.apps.OwnerAdminConfig",  # Django's admin, for active owners only
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
