@@ -1,14 +1,19 @@
-"""The Django admin's site: open only to active owners.
+"""The Django admin's site: open only to active owners, with its sign-in throttled like the API's.
 
 Django's admin would admit anyone with `is_staff`, whatever their level; here the level decides,
 on every request, so an owner demoted through the API loses the admin at their next request.
 """
 
+from types import SimpleNamespace
+
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from rest_framework.throttling import ScopedRateThrottle
 
 from users import roles
+from users.throttling import AdminLoginUsernameThrottle
 
 
 def is_admin_user(user) -> bool:
@@ -36,5 +41,30 @@ class OwnerAdminSite(admin.AdminSite):
 
     login_form = OwnerAuthenticationForm
 
+    # The throttles read the scope from the view, as the API's LoginView gives it.
+    login_throttle_view = SimpleNamespace(throttle_scope="login_address")
+
     def has_permission(self, request) -> bool:
         return is_admin_user(request.user)
+
+    def login(self, request, extra_context=None):
+        """Django's sign-in form, counted against the API login's throttles (per username and
+        per address), so it offers no way around them."""
+        if request.method == "POST":
+            wait = self.login_throttle_wait(request)
+            if wait is not None:
+                response = HttpResponse(
+                    "Too many sign-in attempts. Try again later.",
+                    status=429,
+                    content_type="text/plain",
+                )
+                response["Retry-After"] = str(max(1, int(wait)))
+                return response
+        return super().login(request, extra_context)
+
+    def login_throttle_wait(self, request) -> float | None:
+        """Seconds to wait when a throttle refuses this attempt, else None."""
+        for throttle in (AdminLoginUsernameThrottle(), ScopedRateThrottle()):
+            if not throttle.allow_request(request, self.login_throttle_view):
+                return throttle.wait() or 60
+        return None

@@ -13,10 +13,21 @@ class LoginUsernameThrottle(SimpleRateThrottle):
 
     scope = "login_username"
 
-    def get_cache_key(self, request, view):
+    def get_username(self, request) -> object:
+        """The username the attempt names (any JSON type), from the body."""
         data = request.data
-        username = data.get("username") if isinstance(data, dict) else None
+        return data.get("username") if isinstance(data, dict) else None
+
+    def get_cache_key(self, request, view):
+        username = self.get_username(request)
         if not isinstance(username, str) or not username:
             return None
         ident = hashlib.sha256(username.strip().lower().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class AdminLoginUsernameThrottle(LoginUsernameThrottle):
+    """The same limit and counts, for the Django admin's sign-in form (a plain Django request)."""
+
+    def get_username(self, request) -> object:
+        return request.POST.get("username")

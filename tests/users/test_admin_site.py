@@ -1,5 +1,5 @@
-"""Django's admin follows the level on every request: a demoted owner or a staff user below
-the owner level cannot use it."""
+"""Django's admin follows the level on every request, and its sign-in form is throttled like the
+API login: attacks from the outside and from a demoted owner."""
 
 import pytest
 from django.test import Client
@@ -51,3 +51,24 @@ def test_a_deactivated_or_non_owner_staff_user_cannot_enter(make_user):
     make_user(Level.ADMIN, username="staffer", is_staff=True)
     response = admin_sign_in(Client(), "staffer", PASSWORD)
     assert response.status_code == 200 and b"errornote" in response.content
+
+
+def test_the_admin_sign_in_shares_the_api_logins_limit_per_username(root, api_client):
+    attacker = Client()
+    for _ in range(5):
+        assert admin_sign_in(attacker, "root", "wrong-guess").status_code == 200
+    guessed = admin_sign_in(attacker, "ROOT", PASSWORD)
+    assert guessed.status_code == 429 and int(guessed["Retry-After"]) > 0
+    assert "_auth_user_id" not in attacker.session
+    # One budget for both doors: the API login for that username is throttled too.
+    login = api_client.post(
+        "/api/auth/login/", {"username": "root", "password": PASSWORD}, format="json"
+    )
+    assert login.status_code == 429
+
+
+def test_the_admin_sign_in_is_limited_per_address(root):
+    attacker = Client()
+    for number in range(20):
+        assert admin_sign_in(attacker, f"user{number}", "wrong-guess").status_code == 200
+    assert admin_sign_in(attacker, "root", PASSWORD).status_code == 429
