@@ -130,7 +130,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Throttle counts must be shared by every process that serves requests: a per-process cache
+# (locmemcache://) lets each gunicorn process allow the whole rate again. The default is a table
+# in the service's own database (run_web.sh creates it with `createcachetable`), which every
+# process and, on PostgreSQL, every pod shares; redis://... does the same with less load.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://rbas_cache")}
 
 # --- Accounts -------------------------------------------------------------------------------
 
