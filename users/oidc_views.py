@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from simple_rbas.openapi import PAGE_PARAMETERS, errors
 from users import oidc, roles, sessions, sso
 from users.cookies import set_token_cookies
+from users.views import forbid_caching
 
 logger = logging.getLogger(__name__)
 
@@ -164,4 +165,5 @@ class ProviderCallbackView(SsoView):
         rotate_token(request)  # a new CSRF secret for the new sign-in
         response = HttpResponseRedirect(next_path)
         set_token_cookies(response, access=issued.access.raw, refresh=issued.refresh.raw)
+        forbid_caching(response)
         return response

@@ -242,3 +242,29 @@ def test_nul_characters_are_400(api_client, db, path, body):
 def test_nul_characters_in_a_search_are_400(users, bearer_client):
     response = bearer_client(users[Level.ADMIN]).get("/api/users/", {"search": "a\x00b"})
     assert response.status_code == 400
+
+
+def assert_never_cached(response) -> None:
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["Pragma"] == "no-cache"
+
+
+def test_responses_carrying_tokens_are_never_cached(api_client, reader):
+    assert_never_cached(login(api_client, reader.username))
+    csrf = api_client.cookies["csrftoken"].value
+    assert_never_cached(api_client.post(REFRESH, HTTP_X_CSRFTOKEN=csrf))
+    login(api_client, reader.username)
+    refresh = api_client.cookies["rbas_refresh"].value
+    fresh_client = type(api_client)(enforce_csrf_checks=True)
+    assert_never_cached(fresh_client.post(REFRESH, {"refresh": refresh}, format="json"))
+    legacy = {"username": reader.username, "password": PASSWORD}
+    assert_never_cached(fresh_client.post("/user-auth/", legacy, format="json"))
+
+
+LONG_S = "\u017f"  # LATIN SMALL LETTER LONG S: NFKC makes it "s"
+
+
+def fullwidth(text: str) -> str:
+    """`text` in fullwidth Latin letters (NFKC makes them plain ones)."""
+    return "".join(chr(ord(char) + 0xFEE0) for char in text)

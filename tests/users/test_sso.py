@@ -108,6 +108,7 @@ def test_first_sign_in_creates_the_user_at_the_default_level(idp, settings):
     assert user.level == Level.WRITE
     assert not user.has_usable_password()
     assert SsoIdentity.objects.get(user=user).subject == "alice-sub"
+    assert (response["Cache-Control"], response["Pragma"]) == ("no-store", "no-cache")
     access = response.cookies["rbas_access"]
     assert access["httponly"] and response.cookies["rbas_refresh"]["httponly"]
     assert response.cookies["rbas_refresh"]["path"] == "/api/auth/"
