@@ -12,11 +12,19 @@ from users.roles import Level
 
 
 class UserManager(DjangoUserManager):
-    """Case-insensitive usernames, and superusers that are owners."""
+    """Case-insensitive usernames in NFKC form (`create_user` normalises), and superusers that
+    are owners."""
 
     def get_by_natural_key(self, username):
-        """Find the user for a login name regardless of its case."""
-        return self.get(username__iexact=username)
+        """Find the user for a login name regardless of its case and Unicode form (NFKC)."""
+        normalized = self.model.normalize_username(username)
+        try:
+            return self.get(username__iexact=normalized)
+        except self.model.DoesNotExist:
+            if normalized == username:
+                raise
+            # An account stored before usernames were normalised, under the name as typed.
+            return self.get(username__iexact=username)
 
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         """Create a superuser at the owner level (used by `createsuperuser`, both modes)."""

@@ -60,7 +60,9 @@ def user_create(
 ) -> User:
     """Create an account with a validated password; duplicates give 400, never a 500.
 
-    `email_verified` says that whoever typed the email is trusted to own it (an admin)."""
+    `email_verified` says that whoever typed the email is trusted to own it (an admin). The
+    username is stored in its NFKC form, so look-alike spellings are one name."""
+    username = User.normalize_username(username)
     _check_unique(username=username, email=email)
     user = User(
         username=username,

@@ -78,7 +78,7 @@ def mapped_level(claims: dict) -> Level | None:
 def _free_username(claims: dict, email: str) -> str:
     """A username for a new account: the provider's preferred one or the email's local part."""
     wanted = claims.get("preferred_username") or email.partition("@")[0]
-    base = re.sub(r"[^\w.@+-]", "", str(wanted))[:140] or "user"
+    base = re.sub(r"[^\w.@+-]", "", User.normalize_username(str(wanted)))[:140] or "user"
     candidate, number = base, 1
     while User.objects.filter(username__iexact=candidate).exists():
         number += 1

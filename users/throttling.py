@@ -4,6 +4,7 @@ Per client address, views use DRF's `ScopedRateThrottle` with their `throttle_sc
 """
 
 import hashlib
+import unicodedata
 
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -22,7 +23,10 @@ class LoginUsernameThrottle(SimpleRateThrottle):
         username = self.get_username(request)
         if not isinstance(username, str) or not username:
             return None
-        ident = hashlib.sha256(username.strip().lower().encode()).hexdigest()
+        # One count per name however it is spelt: NFKC as usernames are stored, then casefold
+        # (final sigma, sharp s: as the database's case-insensitive comparison may fold them).
+        name = unicodedata.normalize("NFKC", username.strip()).casefold()
+        ident = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import PASSWORD
-from users.models import LoginSession
+from users.models import LoginSession, User
 from users.roles import Level
 
 LOGIN = "/api/auth/login/"
@@ -268,3 +268,25 @@ LONG_S = "\u017f"  # LATIN SMALL LETTER LONG S: NFKC makes it "s"
 def fullwidth(text: str) -> str:
     """`text` in fullwidth Latin letters (NFKC makes them plain ones)."""
     return "".join(chr(ord(char) + 0xFEE0) for char in text)
+
+
+def test_look_alike_spellings_of_a_username_share_one_throttle_count(api_client, make_user):
+    make_user(username="stefan")
+    # The attacker spreads guesses over spellings that all name the same account.
+    for spelling in ["stefan", LONG_S + "tefan", fullwidth("stefan"), "STEFAN", LONG_S + "TEFAN"]:
+        assert login(api_client, spelling, "wrong-guess").status_code == 401
+    assert login(api_client, fullwidth("STEFAN")).status_code == 429
+
+
+def test_a_look_alike_spelling_signs_in_to_the_one_account(api_client, make_user):
+    user = make_user(username="stefan")
+    response = login(api_client, LONG_S + "tefan")
+    assert response.status_code == 200 and response.json()["user"]["id"] == user.pk
+
+
+def test_an_account_stored_before_normalisation_still_signs_in(api_client, db):
+    legacy = User(username=LONG_S + "tefan", email="old@example.com")
+    legacy.set_password(PASSWORD)
+    legacy.save()
+    response = login(api_client, LONG_S + "tefan")
+    assert response.status_code == 200 and response.json()["user"]["id"] == legacy.pk
