@@ -135,6 +135,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # in the service's own database (run_web.sh creates it with `createcachetable`), which every
 # process and, on PostgreSQL, every pod shares; redis://... does the same with less load.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://rbas_cache")}
+# Django's caches keep 300 entries, then evict a third of them, live throttle counts included:
+# a few hundred attempts under made-up usernames would reset the count of the name under attack.
+# (`?max_entries=` in CACHE_URL overrides this; Redis evicts by its own rules.)
+CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20_000)
 
 # --- Accounts -------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Login, refresh rotation, logout, password change: cookies, revocation and throttling."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from tests.conftest import PASSWORD
 from users.models import LoginSession, User
@@ -290,3 +291,16 @@ def test_an_account_stored_before_normalisation_still_signs_in(api_client, db):
     legacy.save()
     response = login(api_client, LONG_S + "tefan")
     assert response.status_code == 200 and response.json()["user"]["id"] == legacy.pk
+
+
+def test_a_flood_of_made_up_usernames_does_not_reset_a_throttled_count(make_user):
+    make_user(username="victim")
+    attacker = APIClient(REMOTE_ADDR="203.0.113.7")
+    for _ in range(5):
+        assert login(attacker, "victim", "wrong-guess").status_code == 401
+    assert login(attacker, "victim").status_code == 429
+    # Each attempt writes a count for its username, refused or not: 400 of them used to
+    # overflow the cache's 300 entries, which evicted the oldest, the victim's count.
+    for number in range(400):
+        login(APIClient(REMOTE_ADDR=f"198.51.100.{number % 250}"), f"made-up-{number}", "x")
+    assert login(APIClient(REMOTE_ADDR="192.0.2.1"), "victim").status_code == 429
