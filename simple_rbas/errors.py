@@ -1,9 +1,11 @@
-"""Error pages: JSON under /api/ (clients parse them), Django's usual pages elsewhere; and 503
-with Retry-After, never 500, while the database cannot be reached."""
+"""Error pages: JSON under /api/ (clients parse them), Django's usual pages elsewhere; 413 for an
+API body over DATA_UPLOAD_MAX_MEMORY_SIZE; and 503 with Retry-After, never 500, while the
+database cannot be reached."""
 
 import logging
 import sys
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework.exceptions import server_error as api_server_error
@@ -54,6 +56,17 @@ def database_unavailable(request, exception: BaseException) -> HttpResponse:
     # Logged above: spare Django's request logger its ERROR line (and traceback) per request.
     response._has_been_logged = True
     return response
+
+
+def bad_request(request, exception):
+    """400 for a request Django refused before any view (a SuspiciousOperation); under /api/ as
+    JSON, and 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        body = {"detail": "The request body is too large.", "code": "request_too_large"}
+        return JsonResponse(body, status=413)
+    return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
 
 
 def not_found(request, exception):

@@ -40,7 +40,7 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "users.apps.OwnerAdminConfig",  # Django's admin, for active owners only
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -130,7 +130,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Throttle counts must be shared by every process that serves requests: a per-process cache
+# (locmemcache://) lets each gunicorn process allow the whole rate again. The default is a table
+# in the service's own database (run_web.sh creates it with `createcachetable`), which every
+# process and, on PostgreSQL, every pod shares; redis://... does the same with less load.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://rbas_cache")}
+# Django's caches keep 300 entries, then evict a third of them, live throttle counts included:
+# a few hundred attempts under made-up usernames would reset the count of the name under attack.
+# (`?max_entries=` in CACHE_URL overrides this; Redis evicts by its own rules.)
+CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20_000)
 
 # --- Accounts -------------------------------------------------------------------------------
 

@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("web.urls")),
 ]
 
+handler400 = "simple_rbas.errors.bad_request"
 handler404 = "simple_rbas.errors.not_found"
 handler500 = "simple_rbas.errors.server_error"

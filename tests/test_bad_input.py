@@ -68,6 +68,32 @@ def owner_client(owner, bearer_client):
 # --- JSON bodies -----------------------------------------------------------------------------
 
 
+def test_a_body_over_the_upload_limit_is_a_json_413_that_creates_nothing(
+    catalog, owner_client, settings, api_client
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({"params": {"name": "x" * 20_000}})
+    response = send(owner_client, RUN, body)
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "detail": "The request body is too large.",
+        "code": "request_too_large",
+    }
+    assert nothing_queued()
+    # Anonymous too, before any credential is checked.
+    login = json.dumps({"username": "u" * 20_000, "password": "p"})
+    response = api_client.post("/api/auth/login/", login, content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "request_too_large"
+
+
+def test_pages_outside_the_api_keep_djangos_400_page(settings, client, db):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    response = client.post("/admin/login/", {"username": "u" * 100, "password": "p"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_json_nested_five_thousand_levels_deep_is_refused_and_creates_nothing(
     catalog, owner_client
 ):

@@ -171,3 +171,34 @@ def test_readiness_fails_and_liveness_holds_when_the_database_is_unreachable(tmp
         assert ready.json() == {"status": "unavailable", "reason": "database unreachable"}
     finally:
         stop(server)
+
+
+def test_two_gunicorn_processes_share_the_login_throttle(database_url, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    env = base_env(
+        PORT=str(port),
+        DATABASE_URL=database_url,
+        WEB_CONCURRENCY="2",
+        EMBEDDED_WORKERS="0",
+        LOGIN_THROTTLE_PER_USERNAME="5/min",
+    )
+    server = start([str(ROOT / "run_web.sh")], env, log)
+    try:
+        wait_until_up(server, url, log)
+        # A connection per attempt, so gunicorn spreads them over both processes.
+        statuses = [
+            requests.post(
+                url + "/api/auth/login/",
+                json={"username": "victim", "password": f"guess-{attempt}"},
+                headers={"Connection": "close"},
+                timeout=5,
+            ).status_code
+            for attempt in range(10)
+        ]
+    finally:
+        stop(server)
+    # Each process counting alone allowed up to 5 per process; the shared count allows 5.
+    assert statuses == [401] * 5 + [429] * 5
+    assert "Booting worker" in log.read_text()

@@ -193,3 +193,19 @@ def test_single_sign_on_is_off_and_signup_open_by_default():
 def test_the_level_map_keeps_its_order():
     level_map = probe("list(s.OIDC_LEVEL_MAP.items())", OIDC_LEVEL_MAP="b=admin,a=write")
     assert level_map == [["b", "admin"], ["a", "write"]]
+
+
+def test_throttle_counts_are_shared_by_all_processes_by_default():
+    probe = (
+        "from simple_rbas import settings as s; c = s.CACHES['default']; "
+        "print(c['BACKEND'], c['OPTIONS']['MAX_ENTRIES'])"
+    )
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    clean |= {"DJANGO_READ_DOT_ENV_FILE": "false", "SECRET_KEY": "k" * 50}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    # A table in the service's database: every gunicorn process (and pod) counts in it.
+    # Far more entries than Django's 300, which a flood of made-up usernames overflowed.
+    assert result.stdout.split() == ["django.core.cache.backends.db.DatabaseCache", "20000"]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class UsersConfig(AppConfig):
@@ -9,3 +10,11 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         from users import schema  # noqa: F401 - registers the OpenAPI security schemes
+
+
+class OwnerAdminConfig(admin_apps.AdminConfig):
+    """Django's admin app, with the owners-only site of `users.admin` (named in INSTALLED_APPS
+    in place of `django.contrib.admin`)."""
+
+    default = False  # `users` itself stays UsersConfig
+    default_site = "users.admin.OwnerAdminSite"

@@ -12,15 +12,24 @@ from users.roles import Level
 
 
 class UserManager(DjangoUserManager):
-    """Case-insensitive usernames, and superusers that are owners."""
+    """Case-insensitive usernames in NFKC form (`create_user` normalises), and superusers that
+    are owners."""
 
     def get_by_natural_key(self, username):
-        """Find the user for a login name regardless of its case."""
-        return self.get(username__iexact=username)
+        """Find the user for a login name regardless of its case and Unicode form (NFKC)."""
+        normalized = self.model.normalize_username(username)
+        try:
+            return self.get(username__iexact=normalized)
+        except self.model.DoesNotExist:
+            if normalized == username:
+                raise
+            # An account stored before usernames were normalised, under the name as typed.
+            return self.get(username__iexact=username)
 
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         """Create a superuser at the owner level (used by `createsuperuser`, both modes)."""
         extra_fields["level"] = Level.OWNER
+        extra_fields["email_verified"] = True  # typed by the operator who runs the command
         return super().create_superuser(username, email, password, **extra_fields)
 
 
@@ -30,6 +39,10 @@ class User(AbstractUser):
     level = models.PositiveSmallIntegerField(
         choices=Level.choices, default=Level.READ_ONLY, db_index=True
     )
+    # Whether someone trusted vouched for `email`: an admin or the operator who typed it, or a
+    # provider at a single sign-on. Self-service signup and a user's own email change leave it
+    # False (there is no email confirmation yet), and single sign-on never links such an account.
+    email_verified = models.BooleanField(default=False)
 
     objects = UserManager()
 

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from simple_rbas.openapi import PAGE_PARAMETERS, errors
 from users import oidc, roles, sessions, sso
 from users.cookies import set_token_cookies
+from users.views import forbid_caching
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +30,18 @@ SIGN_IN_PAGE = "/login"
 
 
 def safe_next(value: str | None) -> str:
-    """`value` when it is a path on this site, else "/" (no open redirect)."""
+    """`value` when it is a path on this site, else "/" (no open redirect).
+
+    The one rule for `next`: the single sign-on redirects follow it, and the sign-in page is
+    handed its result, never the raw query string. Browsers read a backslash as a slash and drop
+    tabs and newlines, so `/\\evil.example` or `/<TAB>/evil.example` would leave the site.
+    """
     if (
         value
         and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
+        and not value.startswith("//")
+        and "\\" not in value
+        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in value)
         and url_has_allowed_host_and_scheme(value, allowed_hosts=set())
     ):
         return value
@@ -157,4 +165,5 @@ class ProviderCallbackView(SsoView):
         rotate_token(request)  # a new CSRF secret for the new sign-in
         response = HttpResponseRedirect(next_path)
         set_token_cookies(response, access=issued.access.raw, refresh=issued.refresh.raw)
+        forbid_caching(response)
         return response

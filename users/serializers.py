@@ -17,6 +17,14 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class UsernameField(TextField):
+    """A username in its NFKC form (Django's `normalize_username`): with a long s (U+017F) or
+    in fullwidth letters, `stefan` is still `stefan`, one name with one throttle count."""
+
+    def to_internal_value(self, data):
+        return User.normalize_username(super().to_internal_value(data))
+
+
 class UserSerializer(serializers.ModelSerializer):
     """API.md's `User`."""
 
@@ -62,7 +70,7 @@ class NamesSerializer(serializers.Serializer):
 class SignupSerializer(NamesSerializer):
     """Body of a signup."""
 
-    username = TextField(max_length=150, validators=[UnicodeUsernameValidator()])
+    username = UsernameField(max_length=150, validators=[UnicodeUsernameValidator()])
     password = TextField(max_length=4096, trim_whitespace=False)
 
 
@@ -94,7 +102,7 @@ class UserFilterSerializer(serializers.Serializer):
 class LoginSerializer(serializers.Serializer):
     """Body of a login."""
 
-    username = TextField(max_length=150)
+    username = TextField(max_length=150)  # as typed: `get_by_natural_key` normalises it
     password = TextField(max_length=4096, trim_whitespace=False)
 
 

@@ -56,11 +56,21 @@ def user_create(
     level: int,
     first_name: str = "",
     last_name: str = "",
+    email_verified: bool = False,
 ) -> User:
-    """Create an account with a validated password; duplicates give 400, never a 500."""
+    """Create an account with a validated password; duplicates give 400, never a 500.
+
+    `email_verified` says that whoever typed the email is trusted to own it (an admin). The
+    username is stored in its NFKC form, so look-alike spellings are one name."""
+    username = User.normalize_username(username)
     _check_unique(username=username, email=email)
     user = User(
-        username=username, email=email, first_name=first_name, last_name=last_name, level=level
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        level=level,
+        email_verified=email_verified,
     )
     _check_password(password, user)
     user.set_password(password)
@@ -109,12 +119,15 @@ def user_signup(*, username: str, email: str, password: str, **names: str) -> Us
 
 
 def user_update_profile(*, user: User, **fields: str) -> User:
-    """Change a user's own names or email."""
+    """Change a user's own names or email; a changed email is no longer verified."""
+    changes: dict = dict(fields)
     if "email" in fields:
         _check_unique(email=fields["email"], exclude_pk=user.pk)
-    for name, value in fields.items():
+        if fields["email"].lower() != user.email.lower():
+            changes["email_verified"] = False
+    for name, value in changes.items():
         setattr(user, name, value)
-    _save_checking_uniqueness(user, update_fields=list(fields))
+    _save_checking_uniqueness(user, update_fields=list(changes))
     return user
 
 
@@ -158,7 +171,7 @@ def _check_assignment(*, actor: User, target: User | None, level: int | None, de
 def user_create_by_admin(*, actor: User, level: int, **fields: str) -> User:
     """Create a user at `level` on behalf of `actor` (assignment rules apply)."""
     _check_assignment(actor=actor, target=None, level=level, deactivate=False)
-    return user_create(level=level, **fields)
+    return user_create(level=level, email_verified=True, **fields)
 
 
 def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:
@@ -180,6 +193,7 @@ def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:
             raise Conflict("The last active owner cannot be demoted or deactivated.")
         if "email" in changes:
             _check_unique(email=changes["email"], exclude_pk=target.pk)
+            changes["email_verified"] = True  # the admin vouches for the address they typed
         for name, value in changes.items():
             setattr(target, name, value)
         if changes:

@@ -26,6 +26,10 @@ MESSAGES = {
     "linked_elsewhere": (
         "The account with your email address is already linked to another account at this provider."
     ),
+    "unverified_account": (
+        "An account with your email address exists here, but nobody has confirmed that the "
+        "address belongs to it, so single sign-on cannot open it. Ask an administrator."
+    ),
     "inactive": "Your account is deactivated.",
 }
 # The claims kept as they come (`preferred_username` is filtered into a username).
@@ -74,7 +78,7 @@ def mapped_level(claims: dict) -> Level | None:
 def _free_username(claims: dict, email: str) -> str:
     """A username for a new account: the provider's preferred one or the email's local part."""
     wanted = claims.get("preferred_username") or email.partition("@")[0]
-    base = re.sub(r"[^\w.@+-]", "", str(wanted))[:140] or "user"
+    base = re.sub(r"[^\w.@+-]", "", User.normalize_username(str(wanted)))[:140] or "user"
     candidate, number = base, 1
     while User.objects.filter(username__iexact=candidate).exists():
         number += 1
@@ -89,6 +93,7 @@ def _create_user(email: str, claims: dict, level: Level | None) -> User:
         first_name=str(claims.get("given_name", ""))[:150],
         last_name=str(claims.get("family_name", ""))[:150],
         level=default_level() if level is None else level,
+        email_verified=True,  # the provider vouched for it
     )
     user.set_unusable_password()  # signs in through the provider until someone sets one
     user.save(force_insert=True)
@@ -135,6 +140,10 @@ def _sign_in(*, provider: str, claims: dict) -> User:
             user = _create_user(email, claims, level)
         elif SsoIdentity.objects.filter(user=user, provider=provider).exists():
             raise SsoError("linked_elsewhere")
+        elif not user.email_verified:
+            # Whoever signed up with this address first may not own it: linking would share
+            # the account with them (a pre-account takeover).
+            raise SsoError("unverified_account")
         identity = SsoIdentity(user=user, provider=provider, subject=subject, email=email)
     if not user.is_active:
         raise SsoError("inactive")

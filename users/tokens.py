@@ -2,7 +2,9 @@
 
 Every token carries `sub` (user id), `type`, `jti`, `sid` (its login session), `iat`, `exp` and
 `iss`. Decoding pins the algorithm and requires every claim: python-jose would otherwise accept a
-token without `exp`, or a header naming another algorithm.
+token without `exp`, or a header naming another algorithm. It also accepts what this wrapper
+refuses: an `iat` in the future, `exp` or `iat` as strings (`int("9999999999")`), and a `crit`
+header naming extensions it does not understand (RFC 7515 says such a token must be refused).
 """
 
 import secrets
@@ -23,6 +25,8 @@ REFRESH = "refresh"
 ALGORITHM = "HS256"
 # Far above any token this service issues; refuses megabyte "tokens" before parsing them.
 MAX_TOKEN_LENGTH = 2048
+# How far in the future `iat` may be: the clocks of the pods that sign and verify may differ.
+IAT_LEEWAY_SECONDS = 30
 
 _DECODE_OPTIONS = {
     "verify_signature": True,
@@ -89,12 +93,24 @@ def encode_token(*, user_id: int, session_id: uuid.UUID, token_type: str) -> Enc
     return EncodedToken(raw=raw, claims=claims)
 
 
+def _check_times(payload: dict) -> None:
+    """Refuse `iat`, `exp` (and `nbf`) that are not JSON integers, and an `iat` in the future."""
+    for name in ("iat", "exp", "nbf"):
+        value = payload.get(name, 0)
+        if type(value) is not int:  # not a string, a float or a boolean
+            raise ValueError(f"{name} is not an integer")
+    if payload["iat"] > timezone.now().timestamp() + IAT_LEEWAY_SECONDS:
+        raise ValueError("issued in the future")
+
+
 def decode_token(raw: str, *, token_type: str) -> TokenClaims:
     """Verify `raw` as a token of `token_type` and return its claims, or raise a 401."""
     invalid = AuthenticationFailed("Token is invalid or expired.", code="token_not_valid")
     if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
         raise invalid
     try:
+        if "crit" in jwt.get_unverified_header(raw):
+            raise ValueError("critical header extensions are not understood")
         payload = jwt.decode(
             raw,
             settings.JWT_SIGNING_KEY,
@@ -106,6 +122,7 @@ def decode_token(raw: str, *, token_type: str) -> TokenClaims:
         # claims of the wrong JSON type (python-jose only catches ValueError in a few places).
         if payload.get("type") != token_type:
             raise ValueError("wrong token type")
+        _check_times(payload)
         sub, jti, sid = payload["sub"], payload["jti"], payload.get("sid")
         if not (sub.isascii() and sub.isdecimal()) or not jti:
             raise ValueError("malformed sub or jti")

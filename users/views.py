@@ -145,7 +145,14 @@ def token_response(issued: sessions.IssuedTokens, extra: dict | None = None) -> 
     }
     response = Response(body)
     set_token_cookies(response, access=issued.access.raw, refresh=issued.refresh.raw)
+    forbid_caching(response)
     return response
+
+
+def forbid_caching(response) -> None:
+    """Keep a response that carries tokens out of every cache (RFC 6749, section 5.1)."""
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
 
 
 class LogoutView(APIView):

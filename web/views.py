@@ -40,13 +40,15 @@ class PageView(TemplateView):
 
 class LoginPageView(PageView):
     """The sign-in page: password form, "Sign in with <provider>" buttons, and the message of a
-    single sign-on that failed (chosen by code, so no text from the URL reaches the page)."""
+    single sign-on that failed (chosen by code, so no text from the URL reaches the page). The
+    page goes to `next` as the server checked it (`safe_next`), never as the URL has it."""
 
     page = "login"
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
         next_path = safe_next(self.request.GET.get("next"))
+        context["next_path"] = next_path  # where login.js goes after a password sign-in
         query = "" if next_path == "/" else "?" + urlencode({"next": next_path})
         context["sso_providers"] = [
             {"title": provider.title, "url": login_url(provider) + query}

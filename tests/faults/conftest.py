@@ -104,6 +104,7 @@ def template_database(postgres_server, tmp_path_factory) -> Database:
     create_database(postgres_server, TEMPLATE)
     template = Database(postgres_server, TEMPLATE, scripts)
     template.manage("migrate", "--noinput")
+    template.manage("createcachetable")  # the default cache (throttle counts), as run_web.sh
     template.manage("sync_scripts")
     template.create_owner(OWNER, PASSWORD)
     _took("template (migrate, sync_scripts)", started)

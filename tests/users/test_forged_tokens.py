@@ -110,6 +110,42 @@ def test_token_with_a_malformed_claim_is_refused(api_client, owner_session, clai
     assert_refused(api_client, sign(valid_claims(owner_session) | {claim: value}))
 
 
+def test_token_issued_in_the_future_is_refused(api_client, owner_session):
+    now = int(time.time())
+    claims = valid_claims(owner_session) | {"iat": now + 3600, "exp": now + 7200}
+    assert_refused(api_client, sign(claims))
+
+
+def test_a_few_seconds_of_clock_skew_in_iat_are_tolerated(api_client, owner_session):
+    claims = valid_claims(owner_session) | {"iat": int(time.time()) + 5}
+    response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {sign(claims)}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+@pytest.mark.parametrize("kind", [str, float])
+def test_times_that_are_not_json_integers_are_refused(api_client, owner_session, claim, kind):
+    claims = valid_claims(owner_session)
+    assert_refused(api_client, sign(claims | {claim: kind(claims[claim])}))
+
+
+def test_a_far_future_expiry_as_a_string_is_refused(api_client, owner_session):
+    assert_refused(api_client, sign(valid_claims(owner_session) | {"exp": "99999999999"}))
+
+
+def test_a_critical_header_extension_is_refused(api_client, owner_session):
+    headers = {"crit": ["urn:example:must-understand"], "urn:example:must-understand": True}
+    token = jwt.encode(
+        valid_claims(owner_session), settings.JWT_SIGNING_KEY, algorithm="HS256", headers=headers
+    )
+    assert_refused(api_client, token)
+    # The refresh endpoint decodes with the same rules.
+    claims = jwt.get_unverified_claims(owner_session.refresh.raw)
+    forged = jwt.encode(claims, settings.JWT_SIGNING_KEY, algorithm="HS256", headers=headers)
+    refresh = api_client.post("/api/auth/refresh/", {"refresh": forged}, format="json")
+    assert refresh.status_code == 401
+
+
 def test_token_for_an_unknown_user_is_refused(api_client, owner_session):
     claims = valid_claims(owner_session) | {"sub": "987654"}
     assert_refused(api_client, sign(claims), detail="Session not found.")

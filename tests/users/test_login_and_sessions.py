@@ -1,9 +1,10 @@
 """Login, refresh rotation, logout, password change: cookies, revocation and throttling."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from tests.conftest import PASSWORD
-from users.models import LoginSession
+from users.models import LoginSession, User
 from users.roles import Level
 
 LOGIN = "/api/auth/login/"
@@ -242,3 +243,64 @@ def test_nul_characters_are_400(api_client, db, path, body):
 def test_nul_characters_in_a_search_are_400(users, bearer_client):
     response = bearer_client(users[Level.ADMIN]).get("/api/users/", {"search": "a\x00b"})
     assert response.status_code == 400
+
+
+def assert_never_cached(response) -> None:
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["Pragma"] == "no-cache"
+
+
+def test_responses_carrying_tokens_are_never_cached(api_client, reader):
+    assert_never_cached(login(api_client, reader.username))
+    csrf = api_client.cookies["csrftoken"].value
+    assert_never_cached(api_client.post(REFRESH, HTTP_X_CSRFTOKEN=csrf))
+    login(api_client, reader.username)
+    refresh = api_client.cookies["rbas_refresh"].value
+    fresh_client = type(api_client)(enforce_csrf_checks=True)
+    assert_never_cached(fresh_client.post(REFRESH, {"refresh": refresh}, format="json"))
+    legacy = {"username": reader.username, "password": PASSWORD}
+    assert_never_cached(fresh_client.post("/user-auth/", legacy, format="json"))
+
+
+LONG_S = "\u017f"  # LATIN SMALL LETTER LONG S: NFKC makes it "s"
+
+
+def fullwidth(text: str) -> str:
+    """`text` in fullwidth Latin letters (NFKC makes them plain ones)."""
+    return "".join(chr(ord(char) + 0xFEE0) for char in text)
+
+
+def test_look_alike_spellings_of_a_username_share_one_throttle_count(api_client, make_user):
+    make_user(username="stefan")
+    # The attacker spreads guesses over spellings that all name the same account.
+    for spelling in ["stefan", LONG_S + "tefan", fullwidth("stefan"), "STEFAN", LONG_S + "TEFAN"]:
+        assert login(api_client, spelling, "wrong-guess").status_code == 401
+    assert login(api_client, fullwidth("STEFAN")).status_code == 429
+
+
+def test_a_look_alike_spelling_signs_in_to_the_one_account(api_client, make_user):
+    user = make_user(username="stefan")
+    response = login(api_client, LONG_S + "tefan")
+    assert response.status_code == 200 and response.json()["user"]["id"] == user.pk
+
+
+def test_an_account_stored_before_normalisation_still_signs_in(api_client, db):
+    legacy = User(username=LONG_S + "tefan", email="old@example.com")
+    legacy.set_password(PASSWORD)
+    legacy.save()
+    response = login(api_client, LONG_S + "tefan")
+    assert response.status_code == 200 and response.json()["user"]["id"] == legacy.pk
+
+
+def test_a_flood_of_made_up_usernames_does_not_reset_a_throttled_count(make_user):
+    make_user(username="victim")
+    attacker = APIClient(REMOTE_ADDR="203.0.113.7")
+    for _ in range(5):
+        assert login(attacker, "victim", "wrong-guess").status_code == 401
+    assert login(attacker, "victim").status_code == 429
+    # Each attempt writes a count for its username, refused or not: 400 of them used to
+    # overflow the cache's 300 entries, which evicted the oldest, the victim's count.
+    for number in range(400):
+        login(APIClient(REMOTE_ADDR=f"198.51.100.{number % 250}"), f"made-up-{number}", "x")
+    assert login(APIClient(REMOTE_ADDR="192.0.2.1"), "victim").status_code == 429

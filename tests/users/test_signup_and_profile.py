@@ -1,5 +1,7 @@
 """Signup (with its escalation attempts and modes) and changes to one's own profile."""
 
+import unicodedata
+
 import pytest
 
 from users.models import User
@@ -174,3 +176,25 @@ def test_malformed_bodies_on_authenticated_endpoints_are_400(users, bearer_clien
     ]:
         response = client.generic(method, path, body, content_type="application/json")
         assert response.status_code == 400, (method, path, response.content)
+
+
+@pytest.mark.parametrize(
+    "spelling", ["\u017ftefan", "\uff53\uff54\uff45\uff46\uff41\uff4e", "STEFAN"]
+)
+def test_a_look_alike_username_is_the_same_name(api_client, db, spelling):
+    # The attacker registers a look-alike first; it is stored as the plain name it stands for.
+    first = api_client.post(SIGNUP, signup_body(username=spelling), format="json")
+    assert first.status_code == 201
+    assert first.json()["user"]["username"] == unicodedata.normalize("NFKC", spelling)
+    again = api_client.post(
+        SIGNUP, signup_body(username="stefan", email="real@example.com"), format="json"
+    )
+    assert again.status_code == 400 and "username" in again.json()
+
+
+def test_an_admin_creates_users_under_the_nfkc_name(users, bearer_client):
+    body = signup_body(username="\uff4d\uff41\uff52\uff49\uff41", email="maria@example.com") | {
+        "level": 3
+    }
+    created = bearer_client(users[Level.OWNER]).post("/api/users/", body, format="json")
+    assert created.status_code == 201 and created.json()["username"] == "maria"

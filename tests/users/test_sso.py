@@ -4,6 +4,7 @@ accounts, refusals from the attacker's side, role mapping, redirects and the res
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from tests.conftest import PASSWORD
@@ -107,6 +108,7 @@ def test_first_sign_in_creates_the_user_at_the_default_level(idp, settings):
     assert user.level == Level.WRITE
     assert not user.has_usable_password()
     assert SsoIdentity.objects.get(user=user).subject == "alice-sub"
+    assert (response["Cache-Control"], response["Pragma"]) == ("no-store", "no-cache")
     access = response.cookies["rbas_access"]
     assert access["httponly"] and response.cookies["rbas_refresh"]["httponly"]
     assert response.cookies["rbas_refresh"]["path"] == "/api/auth/"
@@ -133,13 +135,65 @@ def test_a_second_sign_in_reuses_the_account(idp):
 
 
 def test_an_existing_password_account_is_linked_by_its_verified_email(idp, make_user):
-    existing = make_user(Level.ADMIN, username="alice", email="Alice@Example.com")
+    existing = make_user(
+        Level.ADMIN, username="alice", email="Alice@Example.com", email_verified=True
+    )
     idp.add("alice-sub", "alice@example.com")
     client, _ = sign_in(idp, "alice-sub")
     assert client.get("/api/auth/me/").json()["id"] == existing.pk
     existing.refresh_from_db()
     assert existing.level == Level.ADMIN
     assert existing.check_password(PASSWORD)  # the password still works too
+
+
+def test_an_account_signed_up_with_someone_elses_email_is_never_linked(idp, api_client):
+    # The attacker signs up first with the victim's address (signup verifies no email).
+    signup = api_client.post(
+        "/api/auth/signup/",
+        {"username": "mallory", "email": "victim@example.com", "password": PASSWORD},
+        format="json",
+    )
+    assert signup.status_code == 201
+    # The victim's first single sign-on must not open (and so share) the attacker's account.
+    idp.add("victim-sub", "victim@example.com")
+    client, response = sign_in(idp, "victim-sub")
+    refused_with(response, "unverified_account")
+    assert not SsoIdentity.objects.exists()
+    assert client.get("/api/auth/me/").status_code == 401
+    page = Client().get("/login", {"sso_error": "unverified_account"}).content.decode()
+    assert "Ask an administrator" in page
+
+
+def test_an_email_changed_by_its_user_is_not_linked(idp, make_user, bearer_client):
+    mallory = make_user(username="mallory", email="mallory@example.com", email_verified=True)
+    changed = bearer_client(mallory).patch(
+        "/api/auth/me/", {"email": "victim@example.com"}, format="json"
+    )
+    assert changed.status_code == 200
+    idp.add("victim-sub", "victim@example.com")
+    refused_with(sign_in(idp, "victim-sub")[1], "unverified_account")
+    assert not SsoIdentity.objects.exists()
+
+
+def test_accounts_made_by_an_admin_or_the_owner_bootstrap_are_linked(
+    idp, users, bearer_client, monkeypatch
+):
+    created = bearer_client(users[Level.OWNER]).post(
+        "/api/users/",
+        {"username": "carol", "email": "carol@example.com", "password": PASSWORD, "level": 3},
+        format="json",
+    )
+    assert created.status_code == 201
+    idp.add("carol-sub", "carol@example.com")
+    client, _ = sign_in(idp, "carol-sub")
+    assert client.get("/api/auth/me/").json()["id"] == created.json()["id"]
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "root")
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "root@example.com")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
+    call_command("ensure_owner")
+    idp.add("root-sub", "root@example.com")
+    client, _ = sign_in(idp, "root-sub")
+    assert client.get("/api/auth/me/").json()["username"] == "root"
 
 
 def test_domain_mode_refuses_a_foreign_domain(idp, settings):
@@ -166,7 +220,7 @@ def test_domain_mode_accepts_the_email_domain_or_googles_hd_claim(idp, settings)
 
 def test_closed_signup_refuses_new_people_but_signs_in_existing_accounts(idp, settings, make_user):
     settings.SIGNUP_MODE = "closed"
-    make_user(username="known", email="known@example.com")
+    make_user(username="known", email="known@example.com", email_verified=True)
     idp.add("known", "known@example.com")
     idp.add("stranger", "stranger@example.com")
     _, response = sign_in(idp, "stranger")
@@ -201,7 +255,7 @@ def test_an_email_change_at_the_provider_cannot_take_over_another_account(idp, m
 
 
 def test_a_deactivated_user_is_refused(idp, make_user):
-    make_user(username="gone", email="gone@example.com", is_active=False)
+    make_user(username="gone", email="gone@example.com", is_active=False, email_verified=True)
     idp.add("gone", "gone@example.com")
     _, response = sign_in(idp, "gone")
     refused_with(response, "inactive")
@@ -372,14 +426,14 @@ def test_the_role_mapping_never_grants_owner_unless_mapped(idp, level_mapping, s
 
 
 def test_without_the_claim_levels_are_left_alone(idp, level_mapping, make_user):
-    make_user(Level.INVESTOR, username="ivy", email="ivy@example.com")
+    make_user(Level.INVESTOR, username="ivy", email="ivy@example.com", email_verified=True)
     idp.add("ivy", "ivy@example.com")  # this provider sends no groups
     sign_in(idp, "ivy")
     assert User.objects.get(email="ivy@example.com").level == Level.INVESTOR
 
 
 def test_the_role_mapping_never_demotes_the_last_active_owner(idp, level_mapping, make_user):
-    make_user(Level.OWNER, username="boss", email="boss@example.com")
+    make_user(Level.OWNER, username="boss", email="boss@example.com", email_verified=True)
     idp.add("boss", "boss@example.com", groups=["sales"])
     _, response = sign_in(idp, "boss")
     assert "rbas_access" in response.cookies

@@ -362,3 +362,16 @@ def test_a_refused_single_sign_on_explains_itself_on_the_sign_in_page(page, idp,
         "Accounts from your email domain cannot sign in here."
     )
     assert not User.objects.filter(email="outsider@elsewhere.test").exists()
+
+
+@pytest.mark.parametrize("elsewhere", ["/%5Cevil.example/", "/%09/evil.example/"])
+def test_a_next_leading_off_the_site_is_ignored_after_a_password_sign_in(
+    page, users, live_server, elsewhere
+):
+    # The attacker's link: the sign-in page with a `next` that a browser reads as another host.
+    page.goto(f"/login?next={elsewhere}")
+    page.get_by_label("Username").first.fill(users[Level.READ_ONLY].username)
+    page.get_by_label("Password").first.fill(PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    page.wait_for_selector("#catalog:not([aria-busy])")
+    assert page.url == live_server.url + "/"

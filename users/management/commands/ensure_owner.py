@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if not username:
             self.stdout.write("DJANGO_SUPERUSER_USERNAME is not set: no owner to create.")
             return
-        if User.objects.filter(username__iexact=username).exists():
+        if User.objects.filter(username__iexact=User.normalize_username(username)).exists():
             self.stdout.write(f"Owner bootstrap: user '{username}' exists, left unchanged.")
             return
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD", "")

@@ -2,9 +2,9 @@ import { api, tokenIssued } from "../api.js";
 import { showErrors } from "../layout.js";
 
 function nextPage() {
-  const next = new URLSearchParams(location.search).get("next") || "/";
-  // Only this site's own paths: never "//elsewhere" or "https://elsewhere".
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  // The server checked `next` (users.oidc_views.safe_next, the rule single sign-on follows too)
+  // and rendered the result: the URL's own `next` is never used.
+  return document.getElementById("login-form").dataset.next || "/";
 }
 
 function values(form) {
