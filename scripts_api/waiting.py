@@ -53,7 +53,7 @@ class WaitRoom:
         """Sleep until `run` changes status, `seconds` pass, or the process stops. Returns
         "refused" at once when the room is full or closing; "unchanged" when the time passed and
         the watcher, which read the run within the last half second, saw its status unchanged
-        (the caller's copy is current: thousands of waits ending together cost no queries);
+        (the caller's copy is current: hundreds of waits ending together cost no queries);
         otherwise "changed", and the caller reads the run again."""
         waiter = Waiter(run.status)
         if not self._enter(run, waiter):
