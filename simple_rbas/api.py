@@ -2,12 +2,11 @@
 store: text without NUL or unpaired surrogates (neither PostgreSQL nor SQLite's driver takes
 them), and integers within 64 bits (SQLite's INTEGER, PostgreSQL's bigint)."""
 
-import re
-
 from django.urls.converters import IntConverter, StringConverter
 
+from simple_rbas.database import UNSTORABLE_TEXT
+
 MAX_DATABASE_INTEGER = 2**63 - 1
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def validated(serializer_class, data, **kwargs) -> dict:
@@ -28,7 +27,7 @@ def text_problem(text: str) -> str | None:
     Decoded JSON is the only way a lone surrogate gets in (`"\\ud800"`): UTF-8 request bodies,
     query strings and paths cannot carry one, and a surrogate pair decodes to one character.
     """
-    found = _UNSTORABLE.search(text)
+    found = UNSTORABLE_TEXT.search(text)
     if found is None:
         return None
     if found.group() == "\x00":

@@ -95,14 +95,16 @@ def call_until_available(fn: Callable[[], T], *, what: str, longest_delay: float
         return value
 
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Text no database here stores: NUL, and unpaired surrogates (neither PostgreSQL nor SQLite's
+# driver takes them; a surrogate pair in a Python str is one character already).
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def storable(value):
     """`value` (str, or JSON-like data) with the characters no database stores as text
     (NUL, lone surrogates) replaced by U+FFFD, for what a script produced and we must keep."""
     if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value)
+        return UNSTORABLE_TEXT.sub("\ufffd", value)
     if isinstance(value, list):
         return [storable(item) for item in value]
     if isinstance(value, dict):
