@@ -162,6 +162,37 @@ if DEFAULT_LEVEL not in {"investor", "write", "read_only"}:
     # Self-service signup must never hand out the owner or admin level.
     raise ImproperlyConfigured("DEFAULT_LEVEL must be one of: investor, write, read_only.")
 
+# --- Email and the links it carries ---------------------------------------------------------
+
+# django-environ's email URL: smtp://user:password@host:587 (smtp+tls:// for STARTTLS,
+# smtp+ssl:// for implicit TLS) or consolemail:// (messages printed in the log: the default,
+# so that `make run` shows every link). Messages go out through the queue workers, which retry
+# while the mail server cannot be reached.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = 10  # seconds a worker waits for the mail server before trying again later
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="simple RBAS <rbas@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address of the web app as users reach it: every link in an email starts with it. It is
+# configured, never taken from a request, so a forged Host header cannot redirect a link.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", PUBLIC_URL):
+    raise ImproperlyConfigured(
+        "PUBLIC_URL must be an http:// or https:// address, e.g. https://rbas.example.com."
+    )
+# How long each kind of link works. A link also dies once used, and when what it acts on changed
+# (a reset link once the password changed, an invitation once resent or revoked).
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+EMAIL_VERIFICATION_DAYS = env.int("EMAIL_VERIFICATION_DAYS", default=3)
+PASSWORD_RESET_MINUTES = env.int("PASSWORD_RESET_MINUTES", default=60)
+if min(INVITATION_DAYS, EMAIL_VERIFICATION_DAYS, PASSWORD_RESET_MINUTES) < 1:
+    raise ImproperlyConfigured(
+        "INVITATION_DAYS, EMAIL_VERIFICATION_DAYS and PASSWORD_RESET_MINUTES must be at least 1."
+    )
+# Django's ceiling for its token generators; each kind of link checks its own, shorter, age.
+PASSWORD_RESET_TIMEOUT = max(
+    INVITATION_DAYS * 86400, EMAIL_VERIFICATION_DAYS * 86400, PASSWORD_RESET_MINUTES * 60
+)
+
 # --- Single sign-on (OpenID Connect) ---------------------------------------------------------
 
 # Each provider is configured by OIDC_<NAME>_<SETTING>; `google` is a preset that needs only
@@ -307,6 +338,11 @@ REST_FRAMEWORK = {
         "login_username": env.str("LOGIN_THROTTLE_PER_USERNAME", default="5/min"),
         "login_address": env.str("LOGIN_THROTTLE_PER_ADDRESS", default="20/min"),
         "signup_address": env.str("SIGNUP_THROTTLE_PER_ADDRESS", default="10/hour"),
+        "password_reset_address": env.str("PASSWORD_RESET_THROTTLE_PER_ADDRESS", default="20/hour"),
+        "password_reset_email": env.str("PASSWORD_RESET_THROTTLE_PER_EMAIL", default="3/hour"),
+        # The endpoints that take a link's token, per address; asking for a new verification
+        # link, per user.
+        "email_links": env.str("EMAIL_LINK_THROTTLE", default="30/hour"),
     },
 }
 

@@ -16,6 +16,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from scripts_api.services import scripts_sync
+from tests.smtp import MailServer
 from users import sessions
 from users.models import User
 from users.roles import LEVEL_KEYS, Level
@@ -39,6 +40,55 @@ def _fresh_throttle_counts():
 def api_client() -> APIClient:
     """An anonymous client that enforces CSRF checks, as browsers are held to them."""
     return APIClient(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server (aiosmtpd) on a free port; see tests/smtp.py."""
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(settings, mail_server) -> MailServer:
+    """This process sends email through `mail_server`, as EMAIL_URL=smtp://... configures."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = mail_server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return mail_server
+
+
+@pytest.fixture
+def run_queued_tasks(db):
+    """Run every task that is ready in the queue, as a worker does: claim it, then execute it
+    with django-tasks-db's worker (in this process and the test's transaction, which the
+    worker's own loop would close). Returns how many ran."""
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+
+    def run() -> int:
+        ran = 0
+        while (task_result := DBTaskResult.objects.ready().get_locked()) is not None:
+            task_result.claim(worker.worker_id)
+            worker.run_task(task_result)
+            ran += 1
+        return ran
+
+    return run
 
 
 @pytest.fixture

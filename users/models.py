@@ -39,10 +39,13 @@ class User(AbstractUser):
     level = models.PositiveSmallIntegerField(
         choices=Level.choices, default=Level.READ_ONLY, db_index=True
     )
-    # Whether someone trusted vouched for `email`: an admin or the operator who typed it, or a
-    # provider at a single sign-on. Self-service signup and a user's own email change leave it
-    # False (there is no email confirmation yet), and single sign-on never links such an account.
+    # Whether `email` is known to reach this user: its owner followed a link sent there, or
+    # someone trusted vouched for it (an admin or the operator who typed it, or a provider at a
+    # single sign-on). Single sign-on never links an account whose email is not verified.
     email_verified = models.BooleanField(default=False)
+    # Set by a password signup: until the address is verified the account is limited to its
+    # own page (users.permissions.HasPolicy). Accounts made any other way never carry it.
+    must_verify_email = models.BooleanField(default=False)
 
     objects = UserManager()
 
@@ -123,3 +126,75 @@ class SsoIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} identity {self.subject} of user {self.user_id}"
+
+
+class InvitationQuerySet(models.QuerySet):
+    """Queries over invitations."""
+
+    def open(self):
+        """Invitations neither accepted nor revoked (pending, or expired and still resendable)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An admin's invitation for an email address to join at a level.
+
+    Its link (`users.links`) works until `expires_at`, once, and only while the invitation is
+    as it was sent: resending makes a new link and kills the old one.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REVOKED = "revoked"
+        EXPIRED = "expired"
+
+    email = models.EmailField()
+    level = models.PositiveSmallIntegerField(choices=Level.choices)
+    invited_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="invitations_sent"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    send_count = models.PositiveIntegerField(default=1)
+    # What the mail server said about the latest sending: accepted at, or why not (yet).
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=500, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    user = models.OneToOneField(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # One open invitation per address: inviting twice at once cannot send two links.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="users_invitation_open_email_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["-created_at"], name="users_invitation_created_idx")]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} of {self.email}"
+
+    @property
+    def status(self) -> str:
+        """pending, accepted, revoked or expired."""
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def level_name(self) -> str:
+        """The level's display name, e.g. "Read/Write"."""
+        return Level(self.level).label

@@ -10,6 +10,9 @@ class HasPolicy(BasePermission):
 
     A view without `required_policy` is refused (deny by default); `roles.PUBLIC` opens a view
     to anyone. A view may set `policy_denied_message` to word the 403 its own way.
+
+    A password signup whose address is not verified yet (`must_verify_email`) satisfies no
+    policy, except on the views about its own account that set `open_before_verification`.
     """
 
     def has_permission(self, request, view) -> bool:
@@ -20,6 +23,13 @@ class HasPolicy(BasePermission):
             return True
         user = request.user
         if not (user and user.is_authenticated):
+            return False
+        if user.must_verify_email and not getattr(view, "open_before_verification", False):
+            self.message = (
+                f"Confirm your email address first: follow the link sent to {user.email}, or "
+                "ask for a new one (POST /api/auth/verify-email/resend/)."
+            )
+            self.code = "email_unverified"
             return False
         if roles.allows(policy, user.level):
             return True

@@ -1,8 +1,9 @@
 """Read-side queries over accounts."""
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from users.models import User
+from users.models import Invitation, User
 
 
 def user_list(*, search: str = "", level: int | None = None, is_active: bool | None = None):
@@ -25,3 +26,27 @@ def user_list(*, search: str = "", level: int | None = None, is_active: bool | N
 def user_get(*, pk: int) -> User | None:
     """The user with primary key `pk`, or None."""
     return User.objects.filter(pk=pk).first()
+
+
+def invitation_list(*, status: str = "", search: str = ""):
+    """Invitations, newest first, by status (pending, accepted, revoked, expired) and email."""
+    invitations = Invitation.objects.select_related("invited_by").order_by("-created_at", "-pk")
+    now = timezone.now()
+    by_status = {
+        Invitation.Status.PENDING: Q(accepted_at__isnull=True, revoked_at__isnull=True)
+        & Q(expires_at__gt=now),
+        Invitation.Status.EXPIRED: Q(accepted_at__isnull=True, revoked_at__isnull=True)
+        & Q(expires_at__lte=now),
+        Invitation.Status.ACCEPTED: Q(accepted_at__isnull=False),
+        Invitation.Status.REVOKED: Q(accepted_at__isnull=True, revoked_at__isnull=False),
+    }
+    if status:
+        invitations = invitations.filter(by_status[status])
+    if search:
+        invitations = invitations.filter(email__icontains=search)
+    return invitations
+
+
+def invitation_get(*, pk: int) -> Invitation | None:
+    """The invitation with primary key `pk`, or None."""
+    return Invitation.objects.select_related("invited_by").filter(pk=pk).first()

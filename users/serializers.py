@@ -4,7 +4,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
 from users import roles
-from users.models import User
+from users.models import Invitation, User
 from users.roles import Level
 
 
@@ -47,16 +47,18 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(UserSerializer):
-    """`User` plus the names of the policies the user satisfies."""
+    """`User` plus the names of the policies the user satisfies, whether the address is
+    verified, and whether the account waits for that (`must_verify_email`: a signup, which
+    satisfies no policy until then)."""
 
     policies = serializers.SerializerMethodField()
 
     class Meta(UserSerializer.Meta):
-        fields = [*UserSerializer.Meta.fields, "policies"]
+        fields = [*UserSerializer.Meta.fields, "email_verified", "must_verify_email", "policies"]
         read_only_fields = fields
 
     def get_policies(self, user: User) -> list[str]:
-        return roles.policies_for(user.level)
+        return [] if user.must_verify_email else roles.policies_for(user.level)
 
 
 class NamesSerializer(serializers.Serializer):
@@ -139,3 +141,82 @@ class AccessSerializer(serializers.Serializer):
 
     policy = serializers.CharField()
     allowed = serializers.BooleanField()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation, as admins see it."""
+
+    level_name = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, read_only=True)
+    invited_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "level",
+            "level_name",
+            "status",
+            "invited_by",
+            "created_at",
+            "sent_at",
+            "expires_at",
+            "send_count",
+            "delivered_at",
+            "delivery_error",
+            "accepted_at",
+            "user",
+        ]
+        read_only_fields = fields
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    """Body of `POST /api/invitations/`."""
+
+    email = serializers.EmailField(max_length=254)
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+
+
+class InvitationFilterSerializer(serializers.Serializer):
+    """Query parameters of the invitation list."""
+
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, required=False)
+    search = TextField(max_length=254, required=False, allow_blank=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    """A link's token, as the web app's page read it from the link."""
+
+    token = TextField(max_length=200)
+
+
+class InvitationPreviewSerializer(serializers.Serializer):
+    """What the page that accepts an invitation shows."""
+
+    email = serializers.EmailField()
+    level = serializers.IntegerField()
+    level_name = serializers.CharField()
+    invited_by = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationAcceptSerializer(TokenSerializer):
+    """Body of `POST /api/invitations/accept/`."""
+
+    username = UsernameField(max_length=150, validators=[UnicodeUsernameValidator()])
+    password = TextField(max_length=4096, trim_whitespace=False)
+    first_name = TextField(max_length=150, required=False, allow_blank=True)
+    last_name = TextField(max_length=150, required=False, allow_blank=True)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    """Body of `POST /api/auth/password-reset/`."""
+
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(TokenSerializer):
+    """Body of `POST /api/auth/password-reset/confirm/`."""
+
+    new_password = TextField(max_length=4096, trim_whitespace=False)

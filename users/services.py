@@ -7,10 +7,11 @@ from django.db import IntegrityError, transaction
 from rest_framework import exceptions
 
 from simple_rbas.exceptions import Conflict
-from users import roles
+from users import roles, tasks
 from users.models import User
 from users.roles import Level
 from users.sessions import user_sessions_revoke
+from users.signup_mode import signup_refusal
 
 
 def default_level() -> Level:
@@ -18,7 +19,7 @@ def default_level() -> Level:
     return roles.LEVELS_BY_KEY[settings.DEFAULT_LEVEL]
 
 
-def _check_unique(*, username: str | None = None, email: str | None = None, exclude_pk=None):
+def check_unique(*, username: str | None = None, email: str | None = None, exclude_pk=None):
     """Raise a 400 naming the field when a username or email is taken (case-insensitively)."""
     others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
     errors = {}
@@ -36,11 +37,11 @@ def _save_checking_uniqueness(user: User, **save_kwargs) -> None:
         with transaction.atomic():
             user.save(**save_kwargs)
     except IntegrityError:
-        _check_unique(username=user.username, email=user.email, exclude_pk=user.pk)
+        check_unique(username=user.username, email=user.email, exclude_pk=user.pk)
         raise
 
 
-def _check_password(password: str, user: User, field: str = "password") -> None:
+def check_password_rules(password: str, user: User, field: str = "password") -> None:
     """Run Django's password validators, as a 400 on `field`."""
     try:
         validate_password(password, user=user)
@@ -57,13 +58,15 @@ def user_create(
     first_name: str = "",
     last_name: str = "",
     email_verified: bool = False,
+    must_verify_email: bool = False,
 ) -> User:
     """Create an account with a validated password; duplicates give 400, never a 500.
 
-    `email_verified` says that whoever typed the email is trusted to own it (an admin). The
-    username is stored in its NFKC form, so look-alike spellings are one name."""
+    `email_verified` says that the address is known to reach the user (an admin typed it, or
+    the user followed a link sent there). The username is stored in its NFKC form, so
+    look-alike spellings are one name."""
     username = User.normalize_username(username)
-    _check_unique(username=username, email=email)
+    check_unique(username=username, email=email)
     user = User(
         username=username,
         email=email,
@@ -71,26 +74,12 @@ def user_create(
         last_name=last_name,
         level=level,
         email_verified=email_verified,
+        must_verify_email=must_verify_email,
     )
-    _check_password(password, user)
+    check_password_rules(password, user)
     user.set_password(password)
     _save_checking_uniqueness(user, force_insert=True)
     return user
-
-
-def signup_refusal(email: str, *, vouched_domain: str = "") -> str | None:
-    """Why `SIGNUP_MODE` refuses a new account for `email` ("closed" or "domain"), or None.
-
-    In domain mode the email's domain must be allowed, or `vouched_domain`, a domain an identity
-    provider vouches for (Google's Workspace `hd` claim).
-    """
-    if settings.SIGNUP_MODE == "closed":
-        return "closed"
-    if settings.SIGNUP_MODE == "domain":
-        domains = {email.rpartition("@")[2].lower(), vouched_domain.lower()}
-        if not domains & set(settings.SIGNUP_ALLOWED_DOMAINS):
-            return "domain"
-    return None
 
 
 def active_owner_pks_locked() -> list[int]:
@@ -105,7 +94,9 @@ def active_owner_pks_locked() -> list[int]:
 
 
 def user_signup(*, username: str, email: str, password: str, **names: str) -> User:
-    """Self-service signup under `SIGNUP_MODE`, always at the default level."""
+    """Self-service signup under `SIGNUP_MODE`, always at the default level. The account is
+    limited until its owner follows the verification link sent to `email`: in domain mode
+    that is what proves the address is in an allowed domain."""
     refusal = signup_refusal(email)
     if refusal == "closed":
         raise exceptions.PermissionDenied("Signup is closed.", code="signup_closed")
@@ -113,21 +104,43 @@ def user_signup(*, username: str, email: str, password: str, **names: str) -> Us
         raise exceptions.PermissionDenied(
             "Signup is not open to this email domain.", code="signup_domain_not_allowed"
         )
-    return user_create(
-        username=username, email=email, password=password, level=default_level(), **names
-    )
+    with transaction.atomic():
+        user = user_create(
+            username=username,
+            email=email,
+            password=password,
+            level=default_level(),
+            must_verify_email=True,
+            **names,
+        )
+        email_verification_send(user)
+    return user
+
+
+def email_verification_send(user: User) -> None:
+    """Queue a verification link to the user's address (inside the caller's transaction)."""
+    if user.email and not user.email_verified:
+        tasks.send_email_verification.enqueue(user_id=user.pk, email=user.email)
 
 
 def user_update_profile(*, user: User, **fields: str) -> User:
-    """Change a user's own names or email; a changed email is no longer verified."""
+    """Change a user's own names or email. A new email is not verified: a link goes to it,
+    and a notice to the old address."""
     changes: dict = dict(fields)
+    old_email = user.email
+    changed_email = "email" in fields and fields["email"].lower() != old_email.lower()
     if "email" in fields:
-        _check_unique(email=fields["email"], exclude_pk=user.pk)
-        if fields["email"].lower() != user.email.lower():
-            changes["email_verified"] = False
-    for name, value in changes.items():
-        setattr(user, name, value)
-    _save_checking_uniqueness(user, update_fields=list(changes))
+        check_unique(email=fields["email"], exclude_pk=user.pk)
+    if changed_email:
+        changes["email_verified"] = False
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(user, name, value)
+        _save_checking_uniqueness(user, update_fields=list(changes))
+        if changed_email:
+            email_verification_send(user)
+            if old_email:
+                tasks.send_email_changed.enqueue(user_id=user.pk, old_email=old_email)
     return user
 
 
@@ -137,7 +150,7 @@ def user_change_password(
     """Change the password and end every other session of the user."""
     if not user.check_password(old_password):
         raise exceptions.ValidationError({"old_password": ["Wrong password."]})
-    _check_password(new_password, user, field="new_password")
+    check_password_rules(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
@@ -146,7 +159,7 @@ def user_change_password(
         )
 
 
-def _check_assignment(*, actor: User, target: User | None, level: int | None, deactivate: bool):
+def check_assignment(*, actor: User, target: User | None, level: int | None, deactivate: bool):
     """Apply API.md's assignment rules 1-3, raising 403 for a change `actor` may not make."""
     is_self = target is not None and target.pk == actor.pk
     changes_level = level is not None and (target is None or level != target.level)
@@ -170,7 +183,7 @@ def _check_assignment(*, actor: User, target: User | None, level: int | None, de
 
 def user_create_by_admin(*, actor: User, level: int, **fields: str) -> User:
     """Create a user at `level` on behalf of `actor` (assignment rules apply)."""
-    _check_assignment(actor=actor, target=None, level=level, deactivate=False)
+    check_assignment(actor=actor, target=None, level=level, deactivate=False)
     return user_create(level=level, email_verified=True, **fields)
 
 
@@ -187,13 +200,14 @@ def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:
             raise exceptions.NotFound()
         level = changes.get("level")
         deactivate = changes.get("is_active") is False and target.is_active
-        _check_assignment(actor=actor, target=target, level=level, deactivate=deactivate)
+        check_assignment(actor=actor, target=target, level=level, deactivate=deactivate)
         leaves_owners = (level is not None and not roles.allows("owner", level)) or deactivate
         if leaves_owners and active_owners == [target.pk]:
             raise Conflict("The last active owner cannot be demoted or deactivated.")
         if "email" in changes:
-            _check_unique(email=changes["email"], exclude_pk=target.pk)
-            changes["email_verified"] = True  # the admin vouches for the address they typed
+            check_unique(email=changes["email"], exclude_pk=target.pk)
+            # The admin vouches for the address they typed, which also ends a signup's limits.
+            changes.update(email_verified=True, must_verify_email=False)
         for name, value in changes.items():
             setattr(target, name, value)
         if changes:

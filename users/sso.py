@@ -12,7 +12,8 @@ from users import roles
 from users.models import SsoIdentity, User
 from users.oidc import SsoError
 from users.roles import Level
-from users.services import active_owner_pks_locked, default_level, signup_refusal
+from users.services import active_owner_pks_locked, default_level
+from users.signup_mode import signup_refusal
 
 # What the sign-in page says for each way a single sign-on can fail (codes are stable).
 MESSAGES = {

@@ -9,29 +9,44 @@ import unicodedata
 from rest_framework.throttling import SimpleRateThrottle
 
 
-class LoginUsernameThrottle(SimpleRateThrottle):
-    """Limits login attempts per username, whoever makes them and from wherever."""
+class BodyFieldThrottle(SimpleRateThrottle):
+    """Limits requests per value of one body field (a username, an email), whoever sends them
+    and from wherever. The value counts however it is spelt: NFKC as usernames are stored,
+    then casefolded (final sigma, sharp s: as the database's case-insensitive comparison may
+    fold them)."""
 
-    scope = "login_username"
+    field = ""
 
-    def get_username(self, request) -> object:
-        """The username the attempt names (any JSON type), from the body."""
+    def get_value(self, request) -> object:
+        """The value the request names (any JSON type), from the body."""
         data = request.data
-        return data.get("username") if isinstance(data, dict) else None
+        return data.get(self.field) if isinstance(data, dict) else None
 
     def get_cache_key(self, request, view):
-        username = self.get_username(request)
-        if not isinstance(username, str) or not username:
+        value = self.get_value(request)
+        if not isinstance(value, str) or not value:
             return None
-        # One count per name however it is spelt: NFKC as usernames are stored, then casefold
-        # (final sigma, sharp s: as the database's case-insensitive comparison may fold them).
-        name = unicodedata.normalize("NFKC", username.strip()).casefold()
+        name = unicodedata.normalize("NFKC", value.strip()).casefold()
         ident = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LoginUsernameThrottle(BodyFieldThrottle):
+    """Limits login attempts per username."""
+
+    scope = "login_username"
+    field = "username"
+
+
+class PasswordResetEmailThrottle(BodyFieldThrottle):
+    """Limits reset links per address: nobody can flood a mailbox with them."""
+
+    scope = "password_reset_email"
+    field = "email"
 
 
 class AdminLoginUsernameThrottle(LoginUsernameThrottle):
     """The same limit and counts, for the Django admin's sign-in form (a plain Django request)."""
 
-    def get_username(self, request) -> object:
+    def get_value(self, request) -> object:
         return request.POST.get("username")

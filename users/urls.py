@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from simple_rbas.api import DatabaseIdConverter
-from users import legacy, oidc_views, user_views, views
+from users import email_views, invitation_views, legacy, oidc_views, user_views, views
 
 register_converter(DatabaseIdConverter, "id")
 
@@ -15,6 +15,18 @@ api_urlpatterns = [
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
     path("auth/me/", views.MeView.as_view(), name="me"),
     path("auth/password/", views.PasswordChangeView.as_view(), name="password"),
+    path("auth/password-reset/", email_views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "auth/password-reset/confirm/",
+        email_views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("auth/verify-email/", email_views.EmailVerifyView.as_view(), name="verify-email"),
+    path(
+        "auth/verify-email/resend/",
+        email_views.EmailVerificationResendView.as_view(),
+        name="verify-email-resend",
+    ),
     path("auth/oidc/", oidc_views.ProviderListView.as_view(), name="oidc-providers"),
     path(
         "auth/oidc/<str:provider>/login/", oidc_views.ProviderLoginView.as_view(), name="oidc-login"
@@ -27,6 +39,32 @@ api_urlpatterns = [
     path("access/<str:policy>/", views.AccessView.as_view(), name="access"),
     path("users/", user_views.UserListView.as_view(), name="user-list"),
     path("users/<id:pk>/", user_views.UserDetailView.as_view(), name="user-detail"),
+    path("invitations/", invitation_views.InvitationListView.as_view(), name="invitation-list"),
+    path(
+        "invitations/preview/",
+        invitation_views.InvitationPreviewView.as_view(),
+        name="invitation-preview",
+    ),
+    path(
+        "invitations/accept/",
+        invitation_views.InvitationAcceptView.as_view(),
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<id:pk>/",
+        invitation_views.InvitationDetailView.as_view(),
+        name="invitation-detail",
+    ),
+    path(
+        "invitations/<id:pk>/resend/",
+        invitation_views.InvitationResendView.as_view(),
+        name="invitation-resend",
+    ),
+    path(
+        "invitations/<id:pk>/revoke/",
+        invitation_views.InvitationRevokeView.as_view(),
+        name="invitation-revoke",
+    ),
 ]
 
 legacy_urlpatterns = [

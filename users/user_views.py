@@ -15,6 +15,7 @@ from users.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from users.views import refuse_password_field
 
 
 class UserListView(GenericAPIView):
@@ -82,6 +83,11 @@ class UserDetailView(APIView):
         responses={200: UserSerializer, **errors(400, 401, 403, 404, 409, 415)},
     )
     def patch(self, request, pk: int):
+        refuse_password_field(
+            request,
+            "Admins never choose a user's password: the user gets a link with "
+            "POST /api/auth/password-reset/, and newcomers with POST /api/invitations/.",
+        )
         changes = validated(UserUpdateSerializer, request.data, partial=True)
         user = services.user_update_by_admin(actor=request.user, target_pk=pk, **changes)
         return Response(UserSerializer(user).data)

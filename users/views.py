@@ -36,6 +36,16 @@ def _body_fields(request) -> set[str]:
     return set(request.data) if isinstance(request.data, dict) else set()
 
 
+def refuse_password_field(request, how: str) -> None:
+    """Answer 400 naming the right endpoint to a body that tries to set a password here (it
+    used to be ignored, so a client believed the password had changed)."""
+    if _body_fields(request) & {"password", "new_password"}:
+        field = "password" if "password" in request.data else "new_password"
+        raise exceptions.ValidationError(
+            {field: [f"A password cannot be set here. {how}"]}, code="password_not_here"
+        )
+
+
 class CredentialView(APIView):
     """Base of the public endpoints that take credentials instead of a session: they ignore
     any token cookie the browser still holds, and answer credential failures with 401."""
@@ -159,6 +169,7 @@ class LogoutView(APIView):
     """End the current login session and clear the cookies."""
 
     required_policy = "authenticated"
+    open_before_verification = True
 
     @extend_schema(
         tags=["auth"],
@@ -189,6 +200,7 @@ class MeView(APIView):
     """The current user: read, or change their own names and email."""
 
     required_policy = "authenticated"
+    open_before_verification = True
 
     @extend_schema(
         tags=["auth"],
@@ -211,6 +223,11 @@ class MeView(APIView):
                 f"You cannot change your own {', '.join(sorted(refused))}.",
                 code="privilege_not_allowed",
             )
+        refuse_password_field(
+            request,
+            "Change your password with POST /api/auth/password/ (old_password, new_password); "
+            "if you forgot it, ask for a link with POST /api/auth/password-reset/.",
+        )
         data = validated(ProfileUpdateSerializer, request.data, partial=True)
         user = services.user_update_profile(user=request.user, **data)
         return Response(UserSerializer(user).data)
@@ -220,6 +237,7 @@ class PasswordChangeView(APIView):
     """Change the password; every other session of the user ends."""
 
     required_policy = "authenticated"
+    open_before_verification = True
 
     @extend_schema(
         tags=["auth"],

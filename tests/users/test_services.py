@@ -10,7 +10,7 @@ from users.models import User
 def test_a_username_taken_between_check_and_insert_is_a_400_not_a_500(make_user, monkeypatch):
     make_user(username="racer", email="first@example.com")
     # The other request inserts after this one checked: skip the first check to get there.
-    real_check = services._check_unique
+    real_check = services.check_unique
     calls = []
 
     def check_too_early(**kwargs):
@@ -18,7 +18,7 @@ def test_a_username_taken_between_check_and_insert_is_a_400_not_a_500(make_user,
         if len(calls) > 1:
             real_check(**kwargs)
 
-    monkeypatch.setattr(services, "_check_unique", check_too_early)
+    monkeypatch.setattr(services, "check_unique", check_too_early)
     with pytest.raises(ValidationError) as error:
         services.user_create(
             username="RACER", email="second@example.com", password="a-long-passphrase-42", level=4
