@@ -174,7 +174,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="simple RBAS <rbas@lo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address of the web app as users reach it: every link in an email starts with it. It is
 # configured, never taken from a request, so a forged Host header cannot redirect a link.
-PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The default is where `make run` serves (on PORT, as run_web.sh reads it).
+PUBLIC_URL = env.str(
+    "PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
 if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", PUBLIC_URL):
     raise ImproperlyConfigured(
         "PUBLIC_URL must be an http:// or https:// address, e.g. https://rbas.example.com."

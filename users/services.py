@@ -129,9 +129,10 @@ def email_verification_send(user: User) -> None:
 
 def user_update_profile(*, user: User, **fields: str) -> User:
     """Change a user's own names or email. A new email is not verified: a link goes to it,
-    and a notice to the old address."""
+    and a notice to the old address if that one was verified (an unverified one may be a
+    stranger's, who should not learn about the account)."""
     changes: dict = dict(fields)
-    old_email = user.email
+    old_email, old_verified = user.email, user.email_verified
     changed_email = "email" in fields and fields["email"].lower() != old_email.lower()
     if "email" in fields:
         check_unique(email=fields["email"], exclude_pk=user.pk)
@@ -143,7 +144,7 @@ def user_update_profile(*, user: User, **fields: str) -> User:
         _save_checking_uniqueness(user, update_fields=list(changes))
         if changed_email:
             email_verification_send(user)
-            if old_email:
+            if old_email and old_verified:
                 tasks.send_email_changed.enqueue(user_id=user.pk, old_email=old_email)
     return user
 
