@@ -137,6 +137,13 @@ def user_update_profile(*, user: User, **fields: str) -> User:
     if "email" in fields:
         check_unique(email=fields["email"], exclude_pk=user.pk)
     if changed_email:
+        # In domain mode an address outside the allowed domains would lift a signup's limits
+        # once verified: the domain rule holds for one's own changes as it does at signup.
+        if settings.SIGNUP_MODE == "domain" and signup_refusal(fields["email"]) == "domain":
+            raise exceptions.PermissionDenied(
+                "Only addresses in the allowed domains can be used here; ask an administrator.",
+                code="signup_domain_not_allowed",
+            )
         changes["email_verified"] = False
     with transaction.atomic():
         for name, value in changes.items():
