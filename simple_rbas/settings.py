@@ -198,10 +198,6 @@ if min(INVITATION_DAYS, EMAIL_VERIFICATION_DAYS, PASSWORD_RESET_MINUTES) < 1:
     raise ImproperlyConfigured(
         "INVITATION_DAYS, EMAIL_VERIFICATION_DAYS and PASSWORD_RESET_MINUTES must be at least 1."
     )
-# Django's ceiling for its token generators; each kind of link checks its own, shorter, age.
-PASSWORD_RESET_TIMEOUT = max(
-    INVITATION_DAYS * 86400, EMAIL_VERIFICATION_DAYS * 86400, PASSWORD_RESET_MINUTES * 60
-)
 
 # --- Single sign-on (OpenID Connect) ---------------------------------------------------------
 

@@ -43,6 +43,8 @@ class User(AbstractUser):
     # someone trusted vouched for it (an admin or the operator who typed it, or a provider at a
     # single sign-on). Single sign-on never links an account whose email is not verified.
     email_verified = models.BooleanField(default=False)
+    # When the address was last verified by a link (part of verification links' signature).
+    email_verified_at = models.DateTimeField(null=True, blank=True)
     # Set by a password signup: until the address is verified the account is limited to its
     # own page (users.permissions.HasPolicy). Accounts made any other way never carry it.
     must_verify_email = models.BooleanField(default=False)

@@ -6,7 +6,7 @@ from users import links, tasks
 from users.models import User
 from users.services import check_password_rules
 from users.sessions import user_sessions_revoke
-from users.verification import locked_user_for_token, token_error
+from users.verification import VERIFIED_FIELDS, locked_user_for_token, mark_verified, token_error
 
 
 def password_reset_request(*, email: str) -> None:
@@ -29,8 +29,7 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
             raise token_error(links.Check.INVALID, what="This account is deactivated.")
         check_password_rules(new_password, user, field="new_password")
         user.set_password(new_password)
-        user.email_verified = True
-        user.must_verify_email = False
-        user.save(update_fields=["password", "email_verified", "must_verify_email"])
+        mark_verified(user)
+        user.save(update_fields=["password", *VERIFIED_FIELDS])
         user_sessions_revoke(user_id=user.pk, reason="password_reset")
     return user

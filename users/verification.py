@@ -1,10 +1,21 @@
 """Email verification: following the link sent to an address proves it reaches the user."""
 
 from django.db import transaction
+from django.utils import timezone
 from rest_framework import exceptions
 
 from users import links
 from users.models import User
+
+VERIFIED_FIELDS = ["email_verified", "email_verified_at", "must_verify_email"]
+
+
+def mark_verified(user: User) -> None:
+    """Record that a link reached the user's address (the caller saves VERIFIED_FIELDS): it
+    is verified, and a signup's limits end."""
+    user.email_verified = True
+    user.email_verified_at = timezone.now()
+    user.must_verify_email = False
 
 
 def token_error(check: links.Check, *, what: str) -> exceptions.ValidationError:
@@ -38,7 +49,6 @@ def email_verify(*, token: str) -> User:
         user = locked_user_for_token(
             ("email_verification",), token, what="Sign in and ask for a new one."
         )
-        user.email_verified = True
-        user.must_verify_email = False
-        user.save(update_fields=["email_verified", "must_verify_email"])
+        mark_verified(user)
+        user.save(update_fields=VERIFIED_FIELDS)
     return user

@@ -30,7 +30,7 @@ from tests.users.mailflows import (
     with_id,
 )
 from users import invitations, links
-from users.models import LoginSession, User
+from users.models import LoginSession, SsoIdentity, User
 from users.roles import Level
 
 RESET = "/api/auth/password-reset/"
@@ -43,7 +43,7 @@ NEW_PASSWORD = "a-brand-new-passphrase-77"
 
 @pytest.fixture
 def alice(make_user):
-    return make_user(Level.WRITE, username="alice", email="alice@example.com")
+    return make_user(Level.WRITE, username="alice", email="alice@example.com", email_verified=True)
 
 
 @pytest.fixture
@@ -90,7 +90,8 @@ def test_the_reset_email_arrives_under_public_url_despite_a_forged_host(
     assert received.recipients == ["alice@example.com"]
     token = assert_account_email(received, page=PAGE, lifetime="1 hour")
     assert "evil.example" not in received.text + received.html
-    assert alice.username in received.text
+    # Her username only because her address is verified (see the next test).
+    assert alice.email_verified and alice.username in received.text
     assert confirm(token).status_code == 204
 
 
@@ -388,6 +389,20 @@ def test_a_link_dies_when_its_user_is_deactivated(
     assert alice.check_password(PASSWORD)
 
 
+def test_a_reset_mail_to_an_unproven_address_names_no_account(
+    make_user, smtp, run_queued_tasks, settings
+):
+    """A signup may use someone else's address: the reset mail to it carries nothing the
+    signup chose, so it cannot put an attacker's words in a mail from this service."""
+    settings.PUBLIC_URL = PUBLIC_URL
+    squatter = make_user(username="unlock-at-evil.example", email="victim@example.com")
+    assert not squatter.email_verified
+    assert ask("victim@example.com").status_code == 202
+    run_queued_tasks()
+    received = smtp.wait_for("victim@example.com")
+    assert "evil.example" not in received.text + received.html
+
+
 @pytest.mark.parametrize(
     ("mode", "domains", "email", "gets_link"),
     [
@@ -403,6 +418,7 @@ def test_a_single_sign_on_account_gets_a_link_only_where_signup_would_be_allowed
     settings.SIGNUP_MODE = mode
     settings.SIGNUP_ALLOWED_DOMAINS = domains
     user = User.objects.create_user("sso-user", email, password=None, email_verified=True)
+    SsoIdentity.objects.create(user=user, provider="corp", subject="sso-user", email=email)
     assert not user.has_usable_password()
     response = ask(email)
     assert response.status_code == 202
