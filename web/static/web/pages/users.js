@@ -1,5 +1,5 @@
 import { api, ApiError } from "../api.js";
-import { element, notice, signedIn } from "../layout.js";
+import { element, failed, notice, signedIn } from "../layout.js";
 
 const LEVELS = [[0, "Owner"], [1, "Investor"], [2, "Admin"], [3, "Read/Write"], [4, "Read Only"]];
 const message = document.getElementById("users-message");
@@ -63,4 +63,4 @@ async function main() {
   await search("");
 }
 
-main().catch((error) => notice(error.message));
+main().catch(failed);
