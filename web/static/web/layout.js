@@ -71,9 +71,14 @@ export async function signedIn({ limited = false } = {}) {
   return me;
 }
 
+/** Empty every error message of the page. */
+export function clearErrors() {
+  document.querySelectorAll(".error").forEach((element) => (element.textContent = ""));
+}
+
 /** Put the API's field errors next to their fields (`error-<prefix><name>`); the rest on top. */
 export function showErrors(error, { prefix = "", form = "error-form", nested = null } = {}) {
-  document.querySelectorAll(".error").forEach((element) => (element.textContent = ""));
+  clearErrors();
   const body = (nested ? error.body[nested] : error.body) || {};
   let placed = false;
   if (error.status === 400 && typeof body === "object") {
