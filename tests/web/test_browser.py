@@ -119,10 +119,13 @@ def test_an_admin_changes_a_level_and_that_users_catalog_changes(browser, page, 
     expect(page.locator("#users tr")).to_have_count(1)
     level = page.get_by_label(f"Level of {reader.username}")
     # A refusal of the API is shown as a plain message, and the choice is put back.
+    confirm = page.get_by_role("dialog").get_by_role("button", name="Change level")
     level.select_option("Owner")
+    confirm.click()
     expect(page.locator("#users-message")).to_contain_text("Not saved: Only an owner can grant")
     expect(level).to_have_value("4")
     level.select_option("Read/Write")
+    confirm.click()
     expect(page.locator("#users-message")).to_have_text(f"Saved {reader.username}.")
 
     reader_page.reload()

@@ -9,10 +9,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_for
 from tests.web.browser import catalog_titles, needs_chromium, sign_in
 from users import links
-from users.models import User
+from users.models import Invitation, User
 from users.roles import Level
 
 pytestmark = needs_chromium
@@ -34,6 +34,52 @@ def mailing(smtp, start_worker, live_server, settings):
 def arrived(mailing, address: str, count: int = 1):
     """The latest of `count` messages for `address` (workers poll, so give them time)."""
     return mailing.wait_for(address, count=count, timeout=30)
+
+
+def test_an_invitation_is_sent_accepted_and_used_to_sign_in(
+    page, open_page, users, mailing, live_server
+):
+    admin = users[Level.ADMIN]
+    sign_in(page, admin, then="/users")
+    invite = page.locator("#invite-form")
+    invite.get_by_label("Email").fill("newcomer@example.com")
+    invite.get_by_label("Level").select_option("Read/Write")
+    invite.get_by_role("button", name="Invite").click()
+    expect(page.locator("#invitations-message")).to_have_text(
+        "Invited newcomer@example.com as Read/Write: the email is on its way."
+    )
+    row = page.locator("#invitations tr", has_text="newcomer@example.com")
+    expect(row).to_contain_text("pending")
+
+    message = arrived(mailing, "newcomer@example.com")
+    assert message.link.startswith(f"{live_server.url}/invitation#")
+    invitee = open_page()  # someone else, on another device
+    invitee.goto(message.link)
+    expect(invitee.locator("#invitation-summary")).to_contain_text(
+        f"{admin.username} invites you to join as Read/Write with newcomer@example.com."
+    )
+    assert invitee.url == f"{live_server.url}/invitation"  # the token left the address bar
+    invitee.get_by_label("Username").fill("newcomer")
+    invitee.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    invitee.get_by_label("Repeat the password").fill(NEW_PASSWORD)
+    invitee.get_by_label("First name").fill("Nina")
+    invitee.get_by_role("button", name="Create my account").click()
+
+    invitee.wait_for_url(re.compile(r"/login\?username=newcomer$"))
+    expect(invitee.get_by_label("Username").first).to_have_value("newcomer")
+    invitee.get_by_label("Password").first.fill(NEW_PASSWORD)
+    invitee.locator("#login-form button[type=submit]").click()
+    invitee.wait_for_url(re.compile(r"^[^?]*/$"))
+    assert catalog_titles(invitee) == {"Say hello", "Sleep a while", "Price quote", "Write files"}
+    assert invitee.console_errors == []
+
+    wait_for(lambda: Invitation.objects.get(email="newcomer@example.com").delivered_at)
+    page.reload()
+    expect(row).to_contain_text("accepted")
+    expect(row).to_contain_text("Delivered")
+    expect(row.get_by_role("button")).to_have_count(0)  # nothing left to resend or revoke
+    assert page.console_errors == []
+    assert User.objects.get(username="newcomer").first_name == "Nina"
 
 
 def test_a_forgotten_password_is_reset_by_email_and_every_old_session_ends(
@@ -143,6 +189,83 @@ def test_a_changed_email_address_is_confirmed_from_the_account_page(page, users,
     expect(page.locator("#email-status")).to_have_text("moved@example.com is confirmed.")
     expect(page.get_by_role("button", name="Send a new link")).to_be_hidden()
     assert page.console_errors == []
+
+
+def test_level_changes_and_deactivations_wait_for_a_confirmation(page, users):
+    reader = users[Level.READ_ONLY]
+    sign_in(page, users[Level.ADMIN], then="/users")
+    page.get_by_label("Search users").fill(reader.username)
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#users tr")).to_have_count(1)
+    dialog = page.get_by_role("dialog")
+    said = page.locator("#users-message")
+
+    level = page.get_by_label(f"Level of {reader.username}")
+    level.select_option("Read/Write")
+    expect(dialog).to_contain_text(f"{reader.username} goes from Read Only to Read/Write")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(level).to_have_value("4")
+    expect(said).to_have_text(f"Not changed: {reader.username} stays Read Only.")
+    reader.refresh_from_db()
+    assert reader.level == Level.READ_ONLY
+    level.select_option("Read/Write")
+    dialog.get_by_role("button", name="Change level").click()
+    expect(said).to_have_text(f"Saved {reader.username}.")
+    reader.refresh_from_db()
+    assert reader.level == Level.WRITE
+
+    active = page.get_by_label(f"{reader.username} is active")
+    active.click()
+    expect(dialog).to_contain_text("Deactivate this user?")
+    page.keyboard.press("Escape")  # cancels, as the Cancel button does
+    expect(dialog).to_be_hidden()
+    expect(active).to_be_checked()
+    reader.refresh_from_db()
+    assert reader.is_active
+    active.click()
+    dialog.get_by_role("button", name="Deactivate").click()
+    expect(said).to_have_text(f"Saved {reader.username}.")
+    expect(active).not_to_be_checked()
+    reader.refresh_from_db()
+    assert not reader.is_active
+    assert page.console_errors == []
+
+
+def test_an_invitation_is_sent_again_or_revoked_after_a_confirmation(page, users):
+    sign_in(page, users[Level.ADMIN], then="/users")
+    invite = page.locator("#invite-form")
+    invite.get_by_label("Email").fill("maybe@example.com")
+    invite.get_by_role("button", name="Invite").click()
+    row = page.locator("#invitations tr", has_text="maybe@example.com")
+    expect(row).to_contain_text("Read Only")
+    expect(row).to_contain_text("Waiting to be sent")  # no worker runs in this test
+    said = page.locator("#invitations-message")
+
+    page.get_by_role("button", name="Resend the invitation to maybe@example.com").click()
+    expect(said).to_have_text(
+        "Sent again to maybe@example.com; the link sent before no longer works."
+    )
+    assert Invitation.objects.get(email="maybe@example.com").send_count == 2
+
+    dialog = page.get_by_role("dialog")
+    revoke = page.get_by_role("button", name="Revoke the invitation to maybe@example.com")
+    revoke.click()
+    expect(dialog).to_contain_text("The link sent to maybe@example.com stops working.")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(said).to_have_text("The invitation to maybe@example.com is unchanged.")
+    assert Invitation.objects.get(email="maybe@example.com").status == Invitation.Status.PENDING
+    revoke.click()
+    dialog.get_by_role("button", name="Revoke").click()
+    expect(said).to_have_text("Revoked the invitation to maybe@example.com.")
+    expect(row).to_contain_text("revoked")
+    expect(row.get_by_role("button")).to_have_count(0)
+    assert Invitation.objects.get(email="maybe@example.com").status == Invitation.Status.REVOKED
+
+    invite.get_by_label("Email").fill(users[Level.WRITE].email)  # an account has it
+    invite.get_by_role("button", name="Invite").click()
+    expect(page.locator("#error-invite-email")).not_to_be_empty()
+    page.console_errors.clear()  # the browser reports the refused request itself
 
 
 @pytest.mark.parametrize("path", LINK_PAGES)

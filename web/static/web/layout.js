@@ -71,6 +71,12 @@ export async function signedIn({ limited = false } = {}) {
   return me;
 }
 
+/** The API's refusal (403, 409, 400) as one plain sentence. */
+export function refusal(error) {
+  return error.status === 400 && error.body && !error.body.detail
+    ? Object.values(error.body).flat().join(" ") : error.message;
+}
+
 /** Empty every error message of the page. */
 export function clearErrors() {
   document.querySelectorAll(".error").forEach((element) => (element.textContent = ""));
@@ -80,17 +86,19 @@ export function clearErrors() {
 export function showErrors(error, { prefix = "", form = "error-form", nested = null } = {}) {
   clearErrors();
   const body = (nested ? error.body[nested] : error.body) || {};
-  let placed = false;
-  if (error.status === 400 && typeof body === "object") {
+  const unplaced = [];
+  if (error.status === 400 && typeof body === "object" && !body.detail) {
     for (const [name, messages] of Object.entries(body)) {
+      const text = [].concat(messages).join(" ");
       const element = document.getElementById(`error-${prefix}${name}`);
-      if (element) {
-        element.textContent = [].concat(messages).join(" ");
-        placed = true;
-      }
+      if (element) element.textContent = text;
+      else if (Array.isArray(body) || name === "non_field_errors") unplaced.push(text);
+      else unplaced.push(`${name}: ${text}`); // a field this form does not show
     }
+    if (unplaced.length) document.getElementById(form).textContent = unplaced.join(" ");
+  } else {
+    document.getElementById(form).textContent = error.message;
   }
-  if (!placed) document.getElementById(form).textContent = error.message;
 }
 
 export function element(tag, attributes = {}, ...children) {
