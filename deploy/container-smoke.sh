@@ -150,6 +150,7 @@ SECRET_KEY="smoke-$(python3 -c 'import secrets; print(secrets.token_urlsafe(40))
 ALLOWED_HOSTS=127.0.0.1 CSRF_TRUSTED_ORIGINS=https://127.0.0.1 \
 DJANGO_SUPERUSER_USERNAME=owner DJANGO_SUPERUSER_EMAIL=owner@example.com \
 DJANGO_SUPERUSER_PASSWORD=$password POSTGRES_PASSWORD=unused \
+EMAIL_URL=consolemail:// PUBLIC_URL=https://127.0.0.1 DEFAULT_FROM_EMAIL=rbas@example.com \
 "$PYTHON" - "$WORK/app.env" "$PG_URL/$DB" "$port" <<'EOF'
 import os, re, sys
 import yaml

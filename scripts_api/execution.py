@@ -17,6 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from scripts_api import artifacts, lifecycle
@@ -271,11 +272,23 @@ class WorkerLost(Exception):
 
 def tasks_reap_orphans() -> int:
     """Mark as failed the queue tasks still `RUNNING` whose run has ended (their worker died
-    between recording the run and finishing the task): queue bookkeeping only."""
+    between recording the run and finishing the task): queue bookkeeping only.
+
+    A task that is not a run (an email) and has run longer than a lease lost its worker: it
+    is queued again. Those tasks are safe to repeat, and a link sent twice beats one lost.
+    """
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_LEASE_SECONDS)
     reaped = 0
     for task in DBTaskResult.objects.running().filter(started_at__lt=cutoff):
         run_id = task.args_kwargs.get("kwargs", {}).get("run_id")
+        if run_id is None:
+            requeued = DBTaskResult.objects.filter(
+                pk=task.pk, status=task.status, started_at=task.started_at
+            ).update(status=TaskResultStatus.READY, started_at=None)
+            if requeued:
+                logger.warning("Task %s lost its worker: queued again.", task.task_path)
+            reaped += requeued
+            continue
         status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
         if status in ACTIVE_STATUSES:
             continue

@@ -164,17 +164,27 @@ if DEFAULT_LEVEL not in {"investor", "write", "read_only"}:
 
 # --- Email and the links it carries ---------------------------------------------------------
 
-# django-environ's email URL: smtp://user:password@host:587 (smtp+tls:// for STARTTLS,
-# smtp+ssl:// for implicit TLS) or consolemail:// (messages printed in the log: the default,
-# so that `make run` shows every link). Messages go out through the queue workers, which retry
-# while the mail server cannot be reached.
+# django-environ's email URL: smtp+tls://user:password@host:587 (STARTTLS), smtp+ssl://...:465
+# (implicit TLS), smtp://host:25 (no TLS: a trusted relay only) or consolemail:// (messages
+# printed in the log: the default, so that `make run` shows every link). Messages go out
+# through the queue workers, which retry while the mail server cannot be reached.
+if not env.str("EMAIL_URL", default="consolemail://"):
+    raise ImproperlyConfigured(
+        "EMAIL_URL is empty: set it to your mail server (smtp+tls://user:password@host:587) or "
+        "to consolemail:// to print emails in the log."
+    )
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_TIMEOUT = 10  # seconds a worker waits for the mail server before trying again later
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="simple RBAS <rbas@localhost>")
+if "@" not in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured("DEFAULT_FROM_EMAIL must hold an address, e.g. rbas@example.com.")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address of the web app as users reach it: every link in an email starts with it. It is
 # configured, never taken from a request, so a forged Host header cannot redirect a link.
-PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The default is where `make run` serves (on PORT, as run_web.sh reads it).
+PUBLIC_URL = env.str(
+    "PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
 if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", PUBLIC_URL):
     raise ImproperlyConfigured(
         "PUBLIC_URL must be an http:// or https:// address, e.g. https://rbas.example.com."

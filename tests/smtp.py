@@ -2,9 +2,11 @@
 service sends arrives over a socket, as it would at a real mail server.
 
 `MailServer.refuse_with` makes it answer every message with an SMTP error (e.g. "451 4.3.0
-try again later" or "550 5.1.1 no such user"), and `stop()` takes it off the network.
+try again later" or "550 5.1.1 no such user"), `stall()` makes it hold every message without
+an answer until `release()`, and `stop()` takes it off the network.
 """
 
+import asyncio
 import email
 import email.policy
 import re
@@ -74,6 +76,12 @@ class _Handler:
     async def handle_DATA(self, smtp, session, envelope):
         if self.server.refuse_with:
             return self.server.refuse_with
+        if not self.server.flowing.is_set():
+            self.server.stalled += 1
+            while not self.server.flowing.is_set():
+                await asyncio.sleep(0.02)
+            if smtp.transport is None or smtp.transport.is_closing():
+                return "421 4.4.2 the sender is gone"  # never acknowledged: not delivered
         with self.server.arrived:
             self.server.messages.append(Received(envelope))
             self.server.arrived.notify_all()
@@ -87,6 +95,9 @@ class MailServer:
         self.messages: list[Received] = []
         self.refuse_with = ""
         self.arrived = threading.Condition()
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.stalled = 0  # messages that arrived while stalled
         self.port = _free_port()
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
@@ -95,7 +106,15 @@ class MailServer:
         return self
 
     def stop(self) -> None:
+        self.release()
         self.controller.stop()
+
+    def stall(self) -> None:
+        """Hold every message from now on, without answering, until `release()`."""
+        self.flowing.clear()
+
+    def release(self) -> None:
+        self.flowing.set()
 
     @property
     def url(self) -> str:

@@ -24,10 +24,24 @@ def test_check_deploy_has_no_warnings_with_production_settings():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING",
         DEBUG="false", COOKIE_SECURE="true", SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="rbas.example.com",
+        ALLOWED_HOSTS="rbas.example.com", PUBLIC_URL="https://rbas.example.com",
+        EMAIL_URL="smtp+tls://rbas:secret@mail.example.com:587",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_emails_would_not_reach_anyone():
+    """The defaults of `make run` (links printed in the log, pointing at 127.0.0.1) are no
+    production setup: the checks say so, naming the settings."""
+    result = manage(
+        "check", "--deploy",
+        DEBUG="false", COOKIE_SECURE="true", SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="rbas.example.com",
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "users.W001" in output and "EMAIL_URL" in output
+    assert "users.W002" in output and "PUBLIC_URL=http://127.0.0.1:8000" in output
 
 
 def test_check_deploy_does_warn_on_a_plain_http_setup():

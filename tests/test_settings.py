@@ -91,6 +91,12 @@ def test_explicit_jwt_key_is_used():
         ({"OIDC_PROVIDERS": "Corp/1"}, "not a lowercase name"),
         ({"OIDC_GOOGLE_CLIENT_ID": "id"}, "OIDC_GOOGLE_CLIENT_SECRET"),
         ({"OIDC_LEVEL_MAP": "staff=superuser"}, "OIDC_LEVEL_MAP"),
+        ({"EMAIL_URL": ""}, "EMAIL_URL is empty"),
+        ({"EMAIL_URL": "carrier-pigeon://coop"}, "email schema"),
+        ({"DEFAULT_FROM_EMAIL": ""}, "DEFAULT_FROM_EMAIL"),
+        ({"PUBLIC_URL": "rbas.example.com"}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "javascript:alert(1)//"}, "PUBLIC_URL"),
+        ({"INVITATION_DAYS": "0"}, "INVITATION_DAYS"),
     ],
 )
 def test_other_unsafe_settings_refuse_to_start(env, message):

@@ -9,7 +9,7 @@ class UsersConfig(AppConfig):
     name = "users"
 
     def ready(self) -> None:
-        from users import schema  # noqa: F401 - registers the OpenAPI security schemes
+        from users import checks, schema  # noqa: F401 - register system checks, security schemes
 
 
 class OwnerAdminConfig(admin_apps.AdminConfig):

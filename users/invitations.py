@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from simple_rbas.exceptions import Conflict
-from users import links, tasks
+from users import links, roles, tasks
 from users.models import Invitation, User
 from users.services import check_assignment, check_unique, user_create
 from users.verification import token_error
@@ -94,7 +94,8 @@ AGAIN = "Ask whoever invited you to send it again."
 
 def _usable_invitation(token: str, *, lock: bool) -> Invitation:
     """The pending invitation a link names (400 on the token otherwise). An invitation whose
-    inviter has left, or may no longer grant its level, cannot be used either."""
+    inviter has left, is no longer an admin, or may no longer grant its level, cannot be used
+    either."""
     pk = links.token_object_id(token)
     invitations = Invitation.objects.select_related("invited_by")
     if lock:
@@ -109,7 +110,7 @@ def _usable_invitation(token: str, *, lock: bool) -> Invitation:
         raise token_error(check, what=AGAIN)
     inviter = invitation.invited_by
     try:
-        if inviter is None or not inviter.is_active:
+        if inviter is None or not inviter.is_active or not roles.allows("admin", inviter.level):
             raise exceptions.PermissionDenied()
         check_assignment(actor=inviter, target=None, level=invitation.level, deactivate=False)
     except exceptions.PermissionDenied:

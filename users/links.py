@@ -55,6 +55,16 @@ class PasswordResetTokens(LinkTokenGenerator):
         return timedelta(minutes=settings.PASSWORD_RESET_MINUTES)
 
 
+class PasswordSetupTokens(PasswordResetTokens):
+    """Links for an account an admin made without a password: like reset links, but they
+    live as long as an invitation (the newcomer may not read their mail within the hour)."""
+
+    key_salt = "users.links.PasswordSetupTokens"
+
+    def max_age(self) -> timedelta:
+        return timedelta(days=settings.INVITATION_DAYS)
+
+
 class EmailVerificationTokens(LinkTokenGenerator):
     """Verification links: they name the address, and die once it is verified or changed."""
 
@@ -84,12 +94,14 @@ class InvitationTokens(LinkTokenGenerator):
 
 
 password_reset_tokens = PasswordResetTokens()
+password_setup_tokens = PasswordSetupTokens()
 email_verification_tokens = EmailVerificationTokens()
 invitation_tokens = InvitationTokens()
 
 # The web app's page for each kind of link (web/urls.py serves them).
 PAGES = {
     "password_reset": "/reset-password",
+    "password_setup": "/reset-password",
     "email_verification": "/verify-email",
     "invitation": "/invitation",
 }
@@ -133,6 +145,7 @@ def expires_at(kind: str):
 
 GENERATORS: dict[str, LinkTokenGenerator] = {
     "password_reset": password_reset_tokens,
+    "password_setup": password_setup_tokens,
     "email_verification": email_verification_tokens,
     "invitation": invitation_tokens,
 }

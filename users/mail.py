@@ -53,6 +53,18 @@ def password_reset_message(user: User) -> EmailMultiAlternatives:
     )
 
 
+def password_setup_message(user: User, inviter: User | None) -> EmailMultiAlternatives:
+    """For an account an admin made without a password: a link to choose one."""
+    return render(
+        "password_setup",
+        user.email,
+        user=user,
+        inviter=(inviter.get_full_name() or inviter.username) if inviter else "An administrator",
+        link=links.make_link("password_setup", user),
+        **_expiry("password_setup"),
+    )
+
+
 def email_verification_message(user: User) -> EmailMultiAlternatives:
     """A link that proves the account's address reaches its owner."""
     return render(

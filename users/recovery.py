@@ -19,8 +19,11 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
     """Set the password a reset link allows, under the password validators, and end every
     session of the user. The link reached the account's address, so the address is verified."""
     with transaction.atomic():
+        # A reset link, or the link of an account an admin made without a password.
         user = locked_user_for_token(
-            "password_reset", token, what="Ask for a new one from the sign-in page."
+            ("password_reset", "password_setup"),
+            token,
+            what="Ask for a new one from the sign-in page.",
         )
         if not user.is_active:
             raise token_error(links.Check.INVALID, what="This account is deactivated.")

@@ -77,8 +77,10 @@ class SignupSerializer(NamesSerializer):
 
 
 class UserCreateSerializer(SignupSerializer):
-    """Body of an admin's `POST /api/users/`: a signup plus the level to grant."""
+    """Body of an admin's `POST /api/users/`: a signup plus the level to grant. The password
+    may be left out: the user then gets a link by email to choose one."""
 
+    password = TextField(max_length=4096, trim_whitespace=False, required=False)
     level = serializers.ChoiceField(choices=Level.choices, required=False)
 
 

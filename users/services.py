@@ -53,7 +53,7 @@ def user_create(
     *,
     username: str,
     email: str,
-    password: str,
+    password: str | None,
     level: int,
     first_name: str = "",
     last_name: str = "",
@@ -64,7 +64,8 @@ def user_create(
 
     `email_verified` says that the address is known to reach the user (an admin typed it, or
     the user followed a link sent there). The username is stored in its NFKC form, so
-    look-alike spellings are one name."""
+    look-alike spellings are one name. Without a `password` the account has none (it signs in
+    once its owner chose one through a link, or through single sign-on)."""
     username = User.normalize_username(username)
     check_unique(username=username, email=email)
     user = User(
@@ -76,8 +77,11 @@ def user_create(
         email_verified=email_verified,
         must_verify_email=must_verify_email,
     )
-    check_password_rules(password, user)
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        check_password_rules(password, user)
+        user.set_password(password)
     _save_checking_uniqueness(user, force_insert=True)
     return user
 
@@ -125,13 +129,21 @@ def email_verification_send(user: User) -> None:
 
 def user_update_profile(*, user: User, **fields: str) -> User:
     """Change a user's own names or email. A new email is not verified: a link goes to it,
-    and a notice to the old address."""
+    and a notice to the old address if that one was verified (an unverified one may be a
+    stranger's, who should not learn about the account)."""
     changes: dict = dict(fields)
-    old_email = user.email
+    old_email, old_verified = user.email, user.email_verified
     changed_email = "email" in fields and fields["email"].lower() != old_email.lower()
     if "email" in fields:
         check_unique(email=fields["email"], exclude_pk=user.pk)
     if changed_email:
+        # In domain mode an address outside the allowed domains would lift a signup's limits
+        # once verified: the domain rule holds for one's own changes as it does at signup.
+        if settings.SIGNUP_MODE == "domain" and signup_refusal(fields["email"]) == "domain":
+            raise exceptions.PermissionDenied(
+                "Only addresses in the allowed domains can be used here; ask an administrator.",
+                code="signup_domain_not_allowed",
+            )
         changes["email_verified"] = False
     with transaction.atomic():
         for name, value in changes.items():
@@ -139,7 +151,7 @@ def user_update_profile(*, user: User, **fields: str) -> User:
         _save_checking_uniqueness(user, update_fields=list(changes))
         if changed_email:
             email_verification_send(user)
-            if old_email:
+            if old_email and old_verified:
                 tasks.send_email_changed.enqueue(user_id=user.pk, old_email=old_email)
     return user
 
@@ -181,10 +193,17 @@ def check_assignment(*, actor: User, target: User | None, level: int | None, dea
         )
 
 
-def user_create_by_admin(*, actor: User, level: int, **fields: str) -> User:
-    """Create a user at `level` on behalf of `actor` (assignment rules apply)."""
+def user_create_by_admin(
+    *, actor: User, level: int, password: str | None = None, **fields: str
+) -> User:
+    """Create a user at `level` on behalf of `actor` (assignment rules apply). Without a
+    password, the user gets an email with a link to choose one: the admin never knows it."""
     check_assignment(actor=actor, target=None, level=level, deactivate=False)
-    return user_create(level=level, email_verified=True, **fields)
+    with transaction.atomic():
+        user = user_create(level=level, password=password, email_verified=True, **fields)
+        if password is None:
+            tasks.send_password_setup.enqueue(user_id=user.pk, inviter_id=actor.pk)
+    return user
 
 
 def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:

@@ -21,6 +21,11 @@ def signup_refusal(email: str, *, vouched_domain: str = "") -> str | None:
 
 
 def may_set_password(user: User) -> bool:
-    """Whether `user` may choose a password through a reset link: anyone who has one, and an
-    account made by single sign-on where SIGNUP_MODE lets its address sign up with a password."""
-    return user.has_usable_password() or signup_refusal(user.email) is None
+    """Whether `user` may choose a password through a reset link: anyone who has one or whom
+    an admin made without one, and an account made by single sign-on where SIGNUP_MODE lets
+    its address sign up with a password."""
+    return (
+        user.has_usable_password()
+        or not user.sso_identities.exists()
+        or signup_refusal(user.email) is None
+    )

@@ -92,6 +92,27 @@ def send_password_reset(email: str, attempt: int = 1) -> str:
 
 
 @task(priority=EMAIL_PRIORITY)
+def send_password_setup(user_id: int, inviter_id: int | None, attempt: int = 1) -> str:
+    """Send an account an admin made without a password the link to choose one, unless it
+    has one by now or was deactivated."""
+    user, inviter = call_until_available(
+        lambda: (
+            User.objects.filter(pk=user_id).first(),
+            User.objects.filter(pk=inviter_id).first() if inviter_id else None,
+        ),
+        what="loading a new user",
+    )
+    if user is None or not user.is_active or user.has_usable_password() or not user.email:
+        return "not needed"
+    return deliver(
+        mail.password_setup_message(user, inviter),
+        attempt=attempt,
+        retry=_again(send_password_setup, user_id=user_id, inviter_id=inviter_id),
+        what=f"a link to choose a password to user {user_id}",
+    )
+
+
+@task(priority=EMAIL_PRIORITY)
 def send_email_verification(user_id: int, email: str, attempt: int = 1) -> str:
     """Send a verification link to `email`, unless the account has another address by now or
     has verified this one."""

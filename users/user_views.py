@@ -42,7 +42,7 @@ class UserListView(GenericAPIView):
 
     @extend_schema(
         tags=["users"],
-        summary="Create a user at a level (assignment rules apply)",
+        summary="Create a user at a level (without a password: a link to choose one is emailed)",
         request=UserCreateSerializer,
         responses={201: UserSerializer, **errors(400, 401, 403, 415)},
     )

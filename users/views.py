@@ -201,6 +201,14 @@ class MeView(APIView):
 
     required_policy = "authenticated"
     open_before_verification = True
+    throttle_scope = "email_links"
+
+    def get_throttles(self):
+        """A change of email sends two messages (a link to the new address, a notice to the
+        old one): it counts against EMAIL_LINK_THROTTLE, so nobody floods an inbox with it."""
+        if self.request.method == "PATCH" and "email" in _body_fields(self.request):
+            return [ScopedRateThrottle()]
+        return []
 
     @extend_schema(
         tags=["auth"],
@@ -212,9 +220,9 @@ class MeView(APIView):
 
     @extend_schema(
         tags=["auth"],
-        summary="Change your own names or email",
+        summary="Change your own names or email (a new email gets a verification link)",
         request=ProfileUpdateSerializer,
-        responses={200: UserSerializer, **errors(400, 401, 403, 415)},
+        responses={200: UserSerializer, **errors(400, 401, 403, 415, 429)},
     )
     def patch(self, request):
         refused = _body_fields(request).intersection(PRIVILEGE_FIELDS)

@@ -3,6 +3,7 @@
 import unicodedata
 
 import pytest
+from rest_framework.throttling import ScopedRateThrottle
 
 from users.models import User
 from users.roles import Level
@@ -198,3 +199,32 @@ def test_an_admin_creates_users_under_the_nfkc_name(users, bearer_client):
     }
     created = bearer_client(users[Level.OWNER]).post("/api/users/", body, format="json")
     assert created.status_code == 201 and created.json()["username"] == "maria"
+
+
+def test_domain_mode_keeps_ones_own_email_in_allowed_domains(make_user, bearer_client, settings):
+    """A signup at an allowed domain cannot swap its address for one it controls elsewhere and
+    verify that one instead: the domain rule would mean nothing."""
+    settings.SIGNUP_MODE, settings.SIGNUP_ALLOWED_DOMAINS = "domain", ["company.example"]
+    user = make_user(email="ceo@company.example", must_verify_email=True)
+    client = bearer_client(user)
+    outside = client.patch("/api/auth/me/", {"email": "mallory@evil.example"}, format="json")
+    assert outside.status_code == 403
+    user.refresh_from_db()
+    assert user.email == "ceo@company.example"
+    inside = client.patch("/api/auth/me/", {"email": "c.e.o@company.example"}, format="json")
+    assert inside.status_code == 200
+
+
+def test_email_changes_are_throttled_per_user(make_user, bearer_client, monkeypatch):
+    """Each change sends two messages: a user cannot flood inboxes with them."""
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "email_links", "2/hour")
+    client = bearer_client(make_user())
+    for number in range(2):
+        body = {"email": f"new-{number}@example.com"}
+        assert client.patch("/api/auth/me/", body, format="json").status_code == 200
+    refused = client.patch("/api/auth/me/", {"email": "third@example.com"}, format="json")
+    assert refused.status_code == 429 and refused.has_header("Retry-After")
+    # Names alone send nothing and stay unthrottled; reading the account too.
+    names = client.patch("/api/auth/me/", {"first_name": "Ann"}, format="json")
+    assert names.status_code == 200
+    assert client.get("/api/auth/me/").status_code == 200

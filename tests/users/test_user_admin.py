@@ -216,3 +216,63 @@ def test_empty_filters_mean_no_filter(users, bearer_client):
     response = bearer_client(users[ADMIN]).get("/api/users/?level=&is_active=&search=")
     assert response.status_code == 200
     assert response.json()["count"] == len(users)
+
+
+def test_an_admin_creates_a_user_without_knowing_a_password(
+    users, bearer_client, api_client, smtp, run_queued_tasks, settings
+):
+    """Without a password the account cannot sign in until its owner follows the link that
+    arrives by email (over real SMTP) and chooses one; the link works once."""
+    settings.PUBLIC_URL = "https://rbas.example.com"
+    admin = bearer_client(users[Level.ADMIN])
+    body = {"username": "nina", "email": "nina@example.com", "level": Level.WRITE}
+    response = admin.post("/api/users/", body, format="json")
+    assert response.status_code == 201, response.json()
+    nina = User.objects.get(username="nina")
+    assert not nina.has_usable_password() and nina.email_verified and not nina.must_verify_email
+    login = {"username": "nina", "password": "whatever-she-might-guess"}
+    assert api_client.post("/api/auth/login/", login, format="json").status_code == 401
+
+    assert run_queued_tasks() == 1
+    message = smtp.wait_for("nina@example.com")
+    assert "made you an account" in message.subject
+    assert users[Level.ADMIN].username in message.subject and "Read/Write" in message.text
+    assert message.link.startswith("https://rbas.example.com/reset-password#")
+    assert "expires in 7 days" in message.text
+
+    chosen = {"token": message.token, "new_password": "nina-chose-this-one-42"}
+    confirm = api_client.post("/api/auth/password-reset/confirm/", chosen, format="json")
+    assert confirm.status_code == 204
+    login["password"] = chosen["new_password"]
+    assert api_client.post("/api/auth/login/", login, format="json").status_code == 200
+    again = api_client.post("/api/auth/password-reset/confirm/", chosen, format="json")
+    assert again.status_code == 400 and "token" in again.json()
+
+
+def test_creating_a_user_with_a_password_sends_no_link(users, bearer_client, run_queued_tasks):
+    admin = bearer_client(users[Level.OWNER])
+    body = {"username": "omar", "email": "omar@example.com", "password": "omar-s-own-pass-77"}
+    assert admin.post("/api/users/", body, format="json").status_code == 201
+    assert run_queued_tasks() == 0
+
+
+def test_a_refused_creation_queues_no_email(users, bearer_client, run_queued_tasks):
+    """An admin may not create an admin: nothing is written, no link goes out."""
+    admin = bearer_client(users[Level.ADMIN])
+    body = {"username": "eve", "email": "eve@example.com", "level": Level.ADMIN}
+    assert admin.post("/api/users/", body, format="json").status_code == 403
+    assert not User.objects.filter(username="eve").exists()
+    assert run_queued_tasks() == 0
+
+
+@pytest.mark.parametrize("field", ["password", "new_password"])
+def test_an_admin_cannot_set_a_password_by_patch(users, bearer_client, field):
+    target = users[Level.READ_ONLY]
+    before = target.password
+    admin = bearer_client(users[Level.OWNER])
+    body = {field: "admin-picked-this-99", "first_name": "Changed"}
+    response = admin.patch(f"/api/users/{target.pk}/", body, format="json")
+    assert response.status_code == 400
+    assert "/api/auth/password-reset/" in response.json()[field][0]
+    target.refresh_from_db()
+    assert target.password == before and target.first_name != "Changed"
