@@ -167,9 +167,12 @@ def test_a_signup_is_limited_until_the_emailed_link_confirms_its_address(page, m
 
 def test_a_changed_email_address_is_confirmed_from_the_account_page(page, users, mailing):
     reader = users[Level.READ_ONLY]
+    User.objects.filter(pk=reader.pk).update(email_verified=True)
     sign_in(page, reader, then="/account")
     email = page.get_by_label("Email")
     expect(email).to_have_value(reader.email)  # the page has filled the form in
+    expect(page.locator("#email-status")).to_have_text(f"{reader.email} is confirmed.")
+    expect(page.get_by_role("button", name="Send a new link")).to_be_hidden()
     email.fill("moved@example.com")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#profile-saved")).to_have_text(
@@ -230,6 +233,44 @@ def test_level_changes_and_deactivations_wait_for_a_confirmation(page, users):
     reader.refresh_from_db()
     assert not reader.is_active
     assert page.console_errors == []
+
+
+def test_an_admin_creates_a_user_who_chooses_a_password_from_the_email(
+    page, open_page, users, mailing, live_server
+):
+    admin = users[Level.ADMIN]
+    sign_in(page, admin, then="/users")
+    create = page.locator("#create-form")
+    create.get_by_label("Username").fill("casey")
+    create.get_by_label("Email").fill("casey@example.com")
+    create.get_by_label("Level").select_option("Read/Write")
+    create.get_by_role("button", name="Create user").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("casey (casey@example.com) joins as Read/Write.")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert not User.objects.filter(username="casey").exists()
+    create.get_by_role("button", name="Create user").click()
+    dialog.get_by_role("button", name="Create user").click()
+    expect(page.locator("#create-message")).to_have_text(
+        "Created casey: a link to choose a password is on its way to casey@example.com."
+    )
+    expect(page.locator("#users tr", has_text="casey@example.com")).to_have_count(1)
+    assert page.console_errors == []
+
+    message = arrived(mailing, "casey@example.com")
+    assert message.link.startswith(f"{live_server.url}/reset-password#")
+    casey = open_page()
+    casey.goto(message.link)
+    casey.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    casey.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
+    casey.get_by_role("button", name="Change password").click()
+    casey.locator("#reset-done").get_by_role("link", name="Sign in").click()
+    casey.get_by_label("Username").first.fill("casey")
+    casey.get_by_label("Password").first.fill(NEW_PASSWORD)
+    casey.locator("#login-form button[type=submit]").click()
+    assert catalog_titles(casey) == {"Say hello", "Sleep a while", "Price quote", "Write files"}
+    assert casey.console_errors == []
 
 
 def test_an_invitation_is_sent_again_or_revoked_after_a_confirmation(page, users):
