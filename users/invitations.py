@@ -94,12 +94,14 @@ AGAIN = "Ask whoever invited you to send it again."
 
 def _usable_invitation(token: str, *, lock: bool) -> Invitation:
     """The pending invitation a link names (400 on the token otherwise). An invitation whose
-    inviter has left, is no longer an admin, or may no longer grant its level, cannot be used
+    inviter has left, is no admin any more, or may no longer grant its level, cannot be used
     either."""
     pk = links.token_object_id(token)
     invitations = Invitation.objects.select_related("invited_by")
     if lock:
-        invitations = invitations.select_for_update()
+        # Only the invitation's row: PostgreSQL cannot lock the nullable side of the outer join
+        # to the inviter (a plain select_for_update() made every acceptance a 500 there).
+        invitations = invitations.select_for_update(of=("self",))
     invitation = invitations.filter(pk=pk).first() if pk else None
     if invitation is None:
         raise token_error(links.Check.INVALID, what=AGAIN)
@@ -110,6 +112,8 @@ def _usable_invitation(token: str, *, lock: bool) -> Invitation:
         raise token_error(check, what=AGAIN)
     inviter = invitation.invited_by
     try:
+        # check_assignment assumes an actor the admin policy let in: test that here too, or an
+        # admin demoted to Read/Write would still grant Read/Write through old invitations.
         if inviter is None or not inviter.is_active or not roles.allows("admin", inviter.level):
             raise exceptions.PermissionDenied()
         check_assignment(actor=inviter, target=None, level=invitation.level, deactivate=False)
