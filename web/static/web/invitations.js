@@ -33,7 +33,7 @@ async function act(invitation, action, done) {
   } catch (error) {
     say(`Not done: ${refusal(error)}`);
   }
-  await load();
+  await load().catch((error) => say(error.message));
 }
 
 async function revoke(invitation) {
@@ -64,7 +64,7 @@ function actions(invitation) {
 }
 
 function row(invitation) {
-  return element("tr", { "data-email": invitation.email },
+  return element("tr", {},
     element("td", { text: invitation.email }),
     element("td", { text: invitation.level_name }),
     element("td", {},
