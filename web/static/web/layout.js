@@ -1,4 +1,5 @@
-// What every signed-in page shares: the navigation, signing out, and plain notices.
+// What every signed-in page shares: the navigation, signing out, plain notices, and the panel
+// of an account that waits for its email address to be confirmed.
 import { api, goToSignIn } from "./api.js";
 
 export function notice(message) {
@@ -7,8 +8,48 @@ export function notice(message) {
   element.hidden = !message;
 }
 
-/** Show who is signed in; returns the user (with `policies`), or goes to the sign-in page. */
-export async function signedIn() {
+/** Thrown by `signedIn` on a page an account cannot use before its address is confirmed. */
+export class AccountLimited extends Error {
+  constructor() {
+    super("Confirm your email address first.");
+  }
+}
+
+/** The end of a page's main(): show what went wrong, unless the verification panel says it. */
+export function failed(error, message = error.message) {
+  if (!(error instanceof AccountLimited)) notice(message);
+}
+
+/** Ask for a new verification link, saying what the API answered in `status`. */
+export async function resendVerification(button, status) {
+  button.disabled = true;
+  try {
+    const body = await api("/api/auth/verify-email/resend/", { method: "POST" });
+    status.className = "ok";
+    status.textContent = body.detail;
+  } catch (error) {
+    status.className = "error";
+    status.textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showVerificationPanel(me) {
+  document.getElementById("verify-email-text").textContent =
+    `Confirm your email address: we sent a link to ${me.email}. Until you follow it, your ` +
+    "account can only change its profile and password. Look in your spam folder if nothing " +
+    "arrived.";
+  const button = document.getElementById("verify-email-resend");
+  const status = document.getElementById("verify-email-status");
+  button.addEventListener("click", () => resendVerification(button, status));
+  document.getElementById("verify-email-panel").hidden = false;
+}
+
+/** Show who is signed in; returns the user (with `policies`), or goes to the sign-in page.
+ * An account that must confirm its email address sees the verification panel instead of the
+ * page (AccountLimited is thrown), unless the page works for it (`limited: true`). */
+export async function signedIn({ limited = false } = {}) {
   const me = await api("/api/auth/me/");
   document.getElementById("whoami").textContent = `${me.username} (${me.level_name})`;
   document.getElementById("nav-users").hidden = !me.policies.includes("admin");
@@ -20,24 +61,44 @@ export async function signedIn() {
       goToSignIn();
     }
   });
+  if (me.must_verify_email) {
+    showVerificationPanel(me);
+    if (!limited) {
+      document.getElementById("content").hidden = true;
+      throw new AccountLimited();
+    }
+  }
   return me;
+}
+
+/** The API's refusal (403, 409, 400) as one plain sentence. */
+export function refusal(error) {
+  return error.status === 400 && error.body && !error.body.detail
+    ? Object.values(error.body).flat().join(" ") : error.message;
+}
+
+/** Empty every error message of the page. */
+export function clearErrors() {
+  document.querySelectorAll(".error").forEach((element) => (element.textContent = ""));
 }
 
 /** Put the API's field errors next to their fields (`error-<prefix><name>`); the rest on top. */
 export function showErrors(error, { prefix = "", form = "error-form", nested = null } = {}) {
-  document.querySelectorAll(".error").forEach((element) => (element.textContent = ""));
+  clearErrors();
   const body = (nested ? error.body[nested] : error.body) || {};
-  let placed = false;
-  if (error.status === 400 && typeof body === "object") {
+  const unplaced = [];
+  if (error.status === 400 && typeof body === "object" && !body.detail) {
     for (const [name, messages] of Object.entries(body)) {
+      const text = [].concat(messages).join(" ");
       const element = document.getElementById(`error-${prefix}${name}`);
-      if (element) {
-        element.textContent = [].concat(messages).join(" ");
-        placed = true;
-      }
+      if (element) element.textContent = text;
+      else if (Array.isArray(body) || name === "non_field_errors") unplaced.push(text);
+      else unplaced.push(`${name}: ${text}`); // a field this form does not show
     }
+    if (unplaced.length) document.getElementById(form).textContent = unplaced.join(" ");
+  } else {
+    document.getElementById(form).textContent = error.message;
   }
-  if (!placed) document.getElementById(form).textContent = error.message;
 }
 
 export function element(tag, attributes = {}, ...children) {

@@ -1,21 +1,42 @@
 import { api, goToSignIn } from "../api.js";
-import { notice, showErrors, signedIn } from "../layout.js";
+import { failed, resendVerification, showErrors, signedIn } from "../layout.js";
+
+/** Say whether the address is confirmed; offer a new link for one that is not. A limited
+ * account has the same button in the panel on top. */
+function showEmailStatus(me) {
+  const status = document.getElementById("email-status");
+  status.textContent = !me.email ? "Your account has no email address."
+    : me.email_verified ? `${me.email} is confirmed.`
+      : `${me.email} is not confirmed yet: follow the link we sent to it.`;
+  document.getElementById("email-resend-box").hidden =
+    !me.email || me.email_verified || me.must_verify_email;
+}
 
 async function main() {
-  const me = await signedIn();
-  document.getElementById("account-summary").textContent =
-    `Signed in as ${me.username}, ${me.level_name}. You may use: ${me.policies.join(", ")}.`;
+  const me = await signedIn({ limited: true });
+  document.getElementById("account-summary").textContent = me.must_verify_email
+    ? `Signed in as ${me.username}, ${me.level_name}, until you confirm your email address.`
+    : `Signed in as ${me.username}, ${me.level_name}. You may use: ${me.policies.join(", ")}.`;
+  showEmailStatus(me);
+  const resend = document.getElementById("email-resend");
+  resend.addEventListener("click", () =>
+    resendVerification(resend, document.getElementById("email-resend-status")));
   const profile = document.getElementById("profile-form");
   for (const name of ["first_name", "last_name", "email"]) profile.elements[name].value = me[name];
   profile.addEventListener("submit", async (event) => {
     event.preventDefault();
-    document.getElementById("profile-saved").textContent = "";
+    const saved = document.getElementById("profile-saved");
+    saved.textContent = "";
     try {
-      await api("/api/auth/me/", {
+      const before = me.email;
+      const user = await api("/api/auth/me/", {
         method: "PATCH",
         body: Object.fromEntries(new FormData(profile).entries()),
       });
-      document.getElementById("profile-saved").textContent = "Saved.";
+      Object.assign(me, await api("/api/auth/me/"));
+      showEmailStatus(me);
+      saved.textContent = user.email.toLowerCase() === before.toLowerCase() ? "Saved."
+        : `Saved. We sent a link to ${user.email}: follow it to confirm the new address.`;
     } catch (error) {
       showErrors(error, { prefix: "profile-", form: "error-profile-form" });
     }
@@ -47,4 +68,4 @@ async function main() {
   }
 }
 
-main().catch((error) => notice(error.message));
+main().catch(failed);

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { element, notice, signedIn } from "../layout.js";
+import { element, failed, signedIn } from "../layout.js";
 
 async function main() {
   await signedIn();
@@ -20,4 +20,4 @@ async function main() {
   list.removeAttribute("aria-busy");
 }
 
-main().catch((error) => notice(error.message));
+main().catch(failed);

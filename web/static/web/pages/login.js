@@ -11,6 +11,14 @@ function values(form) {
   return Object.fromEntries(new FormData(form).entries());
 }
 
+// An accepted invitation comes here with the username just chosen.
+const chosen = new URLSearchParams(location.search).get("username");
+if (chosen) {
+  const form = document.getElementById("login-form");
+  form.elements.username.value = chosen;
+  form.elements.password.focus();
+}
+
 document.getElementById("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { element, notice, signedIn } from "../layout.js";
+import { element, failed, notice, signedIn } from "../layout.js";
 
 const runId = location.pathname.split("/")[2];
 const ACTIVE = new Set(["queued", "running"]);
@@ -116,4 +116,5 @@ async function main() {
   await follow();
 }
 
-main().catch((error) => notice(error.status === 404 ? "There is no such run." : error.message));
+main().catch((error) =>
+  failed(error, error.status === 404 ? "There is no such run." : error.message));

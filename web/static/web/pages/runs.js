@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { element, notice, signedIn } from "../layout.js";
+import { element, failed, notice, signedIn } from "../layout.js";
 
 const form = document.getElementById("filters");
 let page = 1;
@@ -43,4 +43,4 @@ async function main() {
   await load();
 }
 
-main().catch((error) => notice(error.message));
+main().catch(failed);

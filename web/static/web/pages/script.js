@@ -1,5 +1,5 @@
 import { api, ApiError } from "../api.js";
-import { element, notice, showErrors, signedIn } from "../layout.js";
+import { element, failed, notice, showErrors, signedIn } from "../layout.js";
 
 const slug = decodeURIComponent(location.pathname.split("/")[2]);
 
@@ -115,4 +115,4 @@ async function main() {
   });
 }
 
-main().catch((error) => notice(error.message));
+main().catch(failed);
