@@ -85,6 +85,16 @@ class Database:
             DJANGO_SUPERUSER_PASSWORD=password,
         )
 
+    def confirm_email(self, username: str) -> None:
+        """Mark a signup's address verified, as following its emailed link does (the flow
+        itself is tested in tests/users/test_email_verification.py): its limits end."""
+        updated = self.sql(
+            "UPDATE users_user SET email_verified = true, must_verify_email = false "
+            "WHERE username = %s RETURNING id",
+            (username,),
+        )
+        assert len(updated) == 1, f"no user {username}"
+
     def sql(self, query: str, params: tuple | dict | None = None) -> list[tuple]:
         """Run one statement on a new connection; return its rows ([] when it returns none)."""
         with self.server.connect(self.name) as connection:

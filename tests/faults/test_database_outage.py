@@ -21,12 +21,13 @@ POOL_TIMEOUT = "1"
 
 
 @pytest.fixture
-def clients(start_web):
+def clients(start_web, fault_database):
     """A server with a user signed in by Bearer token, an owner signed in to the Django admin,
     and an anonymous client."""
     web = start_web(DATABASE_POOL_TIMEOUT=POOL_TIMEOUT)
     user, admin, anonymous = web.client(), web.client(), web.client()
     user.signup("outage-user", PASSWORD)
+    fault_database.confirm_email("outage-user")
     user.login("outage-user", PASSWORD)
     admin.admin_login(OWNER, PASSWORD)
     return web, user, admin, anonymous
@@ -115,6 +116,7 @@ def test_connections_cut_under_a_running_server_are_replaced_at_the_next_request
     web = start_web()
     user, admin, anonymous = web.client(), web.client(), web.client()
     user.signup("outage-user", PASSWORD)
+    fault_database.confirm_email("outage-user")
     user.login("outage-user", PASSWORD)
     admin.admin_login(OWNER, PASSWORD)
     calls = api_calls(user, anonymous)

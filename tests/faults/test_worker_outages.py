@@ -18,13 +18,14 @@ NO_POLLING = ("--interval", "60")
 
 
 @pytest.fixture
-def users(start_web):
+def users(start_web, fault_database):
     """Two users signed in on a real gunicorn: runs of one must never reach the other."""
     web = start_web(DATABASE_POOL_TIMEOUT="1")
     clients = {}
     for name in ("ada", "bob"):
         client = web.client()
         client.signup(name, PASSWORD)
+        fault_database.confirm_email(name)
         client.login(name, PASSWORD)
         clients[name] = client
     return clients
