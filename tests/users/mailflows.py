@@ -2,12 +2,9 @@
 
 import re
 import socket
-import threading
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
-from rest_framework.exceptions import APIException
 from rest_framework.test import APIClient
 
 from tests.smtp import Received
@@ -123,26 +120,3 @@ def tampered(token: str) -> str:
 def client_at(address: str) -> APIClient:
     """An anonymous client whose requests come from `address`."""
     return APIClient(enforce_csrf_checks=True, REMOTE_ADDR=address)
-
-
-def run_together(*calls):
-    """Run each call in its own thread and database connection, released at once (PostgreSQL
-    only: SQLite's in-memory test database cannot be shared by threads)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except APIException as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 from django.db import connection
-from rest_framework.exceptions import APIException
 
 from tests.conftest import PASSWORD
+from tests.threads import run_together
 from users import services, sessions
 from users.models import LoginSession, User
 from users.roles import Level
@@ -18,28 +18,6 @@ from users.roles import Level
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL run)"
 )
-
-
-def run_together(*calls):
-    """Run each call in its own thread and connection, released at the same instant."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except APIException as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 @pytest.mark.parametrize("attempt", range(5))

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.threads import run_together
 from tests.users.mailflows import (
     GARBAGE_TOKENS,
     PUBLIC_URL,
@@ -17,7 +18,6 @@ from tests.users.mailflows import (
     advance_link_clock,
     assert_account_email,
     queued,
-    run_together,
     tampered,
     with_id,
 )
