@@ -1,4 +1,4 @@
-"""Error pages: JSON under /api/ (clients parse them), Django's usual pages elsewhere; 413 for an
+"""Error pages: JSON under /api/ (clients parse them), the web app's pages elsewhere; 413 for an
 API body over DATA_UPLOAD_MAX_MEMORY_SIZE; and 503 with Retry-After, never 500, while the
 database cannot be reached."""
 
@@ -6,7 +6,8 @@ import logging
 import sys
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseNotFound, HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.views import defaults
 from rest_framework.exceptions import server_error as api_server_error
 
@@ -69,11 +70,21 @@ def bad_request(request, exception):
     return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
 
 
+def _web_page(template: str, response_class: type[HttpResponse]) -> HttpResponse:
+    # Rendered without the request, as Django's own 500 page is: nothing that failed may be
+    # needed to say so. The CSP is the web pages' own.
+    from web.views import CONTENT_SECURITY_POLICY
+
+    response = response_class(loader.get_template(template).render({"page": ""}))
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
 def not_found(request, exception):
-    """404 for a URL that matches no route."""
+    """404 for a URL that matches no route: JSON under /api/, the web app's page elsewhere."""
     if _is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
+    return _web_page("web/404.html", HttpResponseNotFound)
 
 
 def server_error(request):
@@ -84,4 +95,4 @@ def server_error(request):
         return database_unavailable(request, exception)
     if _is_api(request):
         return api_server_error(request)
-    return defaults.server_error(request)
+    return _web_page("web/500.html", HttpResponseServerError)

@@ -135,7 +135,7 @@ def test_an_admin_changes_a_level_and_that_users_catalog_changes(browser, page, 
 
 def test_the_users_page_says_plainly_when_it_is_not_allowed(page, users):
     sign_in(page, users[Level.WRITE], then="/users")
-    expect(page.locator("#notice")).to_contain_text("You may not manage users")
+    expect(page.locator("[data-state=forbidden]")).to_contain_text("needs the admin policy")
     assert not page.get_by_role("link", name="Users").is_visible()
 
 
@@ -178,10 +178,10 @@ def test_the_account_page_changes_the_password_and_signs_out_everywhere(page, us
 
 def test_a_script_the_user_may_not_run_says_so_plainly(page, users):
     sign_in(page, users[Level.READ_ONLY], then="/scripts/close-month")
-    notice = page.locator("#notice")
-    notice.wait_for()
-    assert "You may not run this script" in notice.inner_text()
-    assert "owner" in notice.inner_text()
+    state = page.locator("[data-state=forbidden]")
+    state.wait_for()
+    assert "You may not run this script" in state.inner_text()
+    assert "owner" in state.inner_text()
 
 
 def test_pages_carry_a_strict_content_security_policy(page, users):

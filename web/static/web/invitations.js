@@ -65,14 +65,14 @@ function actions(invitation) {
 
 function row(invitation) {
   return element("tr", {},
-    element("td", { text: invitation.email }),
-    element("td", { text: invitation.level_name }),
-    element("td", {},
+    element("td", { "data-label": "Email", text: invitation.email }),
+    element("td", { "data-label": "Level", text: invitation.level_name }),
+    element("td", { "data-label": "Status" },
       element("span", { class: `badge ${invitation.status}`, text: invitation.status })),
-    element("td", { text: invitation.invited_by || "" }),
-    element("td", { text: when(invitation.expires_at) }),
-    element("td", {}, delivery(invitation)),
-    element("td", {}, actions(invitation)));
+    element("td", { "data-label": "Invited by", text: invitation.invited_by || "" }),
+    element("td", { "data-label": "Expires", text: when(invitation.expires_at) }),
+    element("td", { "data-label": "Delivery" }, delivery(invitation)),
+    element("td", { "data-label": "Actions" }, actions(invitation)));
 }
 
 let latestLoad = 0;

@@ -15,9 +15,62 @@ export class AccountLimited extends Error {
   }
 }
 
-/** The end of a page's main(): show what went wrong, unless the verification panel says it. */
+const STATES = {
+  "not-found": {
+    title: "Not found",
+    text: "There is nothing here: it may have been removed, or the link is wrong.",
+  },
+  forbidden: { title: "Not allowed", text: "Your account may not see this page." },
+  error: {
+    title: "Something went wrong",
+    text: "The server could not answer this time. Try again in a moment.",
+  },
+  offline: {
+    title: "You seem to be offline",
+    text: "The page could not reach the server. Check your connection and try again.",
+  },
+};
+
+/** Which state a page's failure is: "not-found", "forbidden", "error", "offline", or null for
+ * an error the page itself explains (a refusal of a form, say). */
+export function stateOf(error) {
+  if (error instanceof TypeError) return "offline"; // fetch() rejects so when it gets no answer
+  if (error.status === 404) return "not-found";
+  if (error.status === 403) return "forbidden";
+  if (error.status >= 500) return "error";
+  return null;
+}
+
+/** Replace the page's content by one state: a heading, what happened, and a way on (back to
+ * the scripts; try again for errors and being offline). `detail` adds the API's own reason. */
+export function showState(state, detail = "") {
+  const { title, text } = STATES[state];
+  const retry = state === "error" || state === "offline";
+  const section = element("section", { class: `state ${state}`, "data-state": state,
+                                       "aria-labelledby": "state-title" },
+    element("h1", { id: "state-title", tabindex: "-1", text: title }),
+    element("p", { text }),
+    ...(detail ? [element("p", { class: "muted", text: detail })] : []),
+    element("p", { class: "actions" },
+      ...(retry ? [element("button", { type: "button", id: "state-retry", text: "Try again" })]
+        : []),
+      element("a", { class: "button", href: "/", text: "Back to the scripts" })));
+  const content = document.getElementById("content");
+  content.replaceChildren(section);
+  content.hidden = false;
+  document.getElementById("notice").hidden = true;
+  document.title = `${title} · simple RBAS`;
+  document.getElementById("state-retry")?.addEventListener("click", () => location.reload());
+  document.getElementById("state-title").focus();
+}
+
+/** The end of a page's main(): a not-found, forbidden, error or offline state, or else the
+ * message as a notice; nothing when the verification panel already says it. */
 export function failed(error, message = error.message) {
-  if (!(error instanceof AccountLimited)) notice(message);
+  if (error instanceof AccountLimited) return;
+  const state = stateOf(error);
+  if (!state) notice(message);
+  else showState(state, state === "forbidden" ? message : "");
 }
 
 /** Ask for a new verification link, saying what the API answered in `status`. */

@@ -1,5 +1,5 @@
 import { api, ApiError } from "../api.js";
-import { element, failed, notice, showErrors, signedIn } from "../layout.js";
+import { element, failed, showErrors, signedIn } from "../layout.js";
 
 const slug = decodeURIComponent(location.pathname.split("/")[2]);
 
@@ -76,12 +76,8 @@ async function main() {
   try {
     script = await api(`/api/scripts/${encodeURIComponent(slug)}/`);
   } catch (error) {
-    const message = error instanceof ApiError && error.status === 403
-      ? `You may not run this script. ${error.message}`
-      : error instanceof ApiError && error.status === 404
-        ? "There is no such script." : error.message;
-    document.getElementById("script-title").textContent = "Not available";
-    notice(message);
+    failed(error, error instanceof ApiError && error.status === 403
+      ? `You may not run this script. ${error.message}` : error.message);
     return;
   }
   document.title = `${script.title} · simple RBAS`;

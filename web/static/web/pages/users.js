@@ -2,7 +2,7 @@ import { api } from "../api.js";
 import { confirmAction } from "../confirm.js";
 import * as invitations from "../invitations.js";
 import {
-  clearErrors, element, failed, notice, refusal, showErrors, signedIn,
+  clearErrors, element, failed, refusal, showErrors, showState, signedIn,
 } from "../layout.js";
 import { levelName, levelOptions } from "../levels.js";
 
@@ -68,10 +68,10 @@ function row(user) {
   });
   active.addEventListener("change", () => changeActive(user, active));
   return element("tr", {},
-    element("td", { text: user.username }),
-    element("td", { text: user.email }),
-    element("td", {}, level),
-    element("td", {}, active));
+    element("td", { "data-label": "User", text: user.username }),
+    element("td", { "data-label": "Email", text: user.email }),
+    element("td", { "data-label": "Level" }, level),
+    element("td", { "data-label": "Active" }, active));
 }
 
 let latestSearch = 0;
@@ -126,7 +126,7 @@ function startCreateForm() {
 async function main() {
   const me = await signedIn();
   if (!me.policies.includes("admin")) {
-    notice("You may not manage users: that needs the admin policy.");
+    showState("forbidden", "Managing users needs the admin policy.");
     return;
   }
   document.getElementById("users-admin").hidden = false;
