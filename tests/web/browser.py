@@ -37,3 +37,12 @@ def sign_in(page, user: User, then: str = "/", password: str = PASSWORD) -> None
 def catalog_titles(page) -> set[str]:
     page.wait_for_selector("#catalog:not([aria-busy])")
     return set(page.locator(".card h2").all_inner_texts())
+
+
+# The two screens every page is checked at: a desktop and a 390 px wide phone.
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def fits_the_width(page) -> bool:
+    """Whether the page needs no sideways scrolling."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
