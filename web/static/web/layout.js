@@ -118,6 +118,7 @@ export async function signedIn({ limited = false } = {}) {
     showVerificationPanel(me);
     if (!limited) {
       document.getElementById("content").hidden = true;
+      document.getElementById("verify-email-title").hidden = false; // the page's own is hidden
       throw new AccountLimited();
     }
   }
