@@ -67,15 +67,21 @@ def test_a_run_names_its_script_and_lists_its_parameters_in_words(page, users, b
 def test_run_history_names_scripts_and_people_not_slugs_and_ids(
     page, open_page, users, bearer_client
 ):
-    writer, admin = users[Level.WRITE], users[Level.ADMIN]
+    writer, admin, investor = users[Level.WRITE], users[Level.ADMIN], users[Level.INVESTOR]
+    bearer_client(investor).post(
+        "/api/scripts/sales-report/runs/", {"params": {"month": "2025-03-01"}}, format="json"
+    )
     run_hello(bearer_client(writer))
     run_hello(bearer_client(admin))
     sign_in(page, admin, then="/runs")
     rows = page.locator("#runs tr")
-    expect(rows).to_have_count(2)
-    expect(page.locator("#runs td.user")).to_have_text(["you", writer.username])
+    expect(rows).to_have_count(3)
+    users_column = page.locator("#runs td.user")
+    expect(users_column).to_have_text(["you", writer.username, investor.username])
     expect(rows.first).to_contain_text("Say hello")
-    assert str(writer.pk) not in page.locator("#runs td.user").all_inner_texts()
+    # A script the admin may not run is named by its slug made readable.
+    expect(rows.last).to_contain_text("Sales report")
+    assert str(writer.pk) not in users_column.all_inner_texts()
 
     own = open_page()
     sign_in(own, writer, then="/runs")

@@ -23,6 +23,11 @@ export function readable(name) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/** A script's title when the user may see the script, else its slug made readable. */
+export function scriptName(slug, title) {
+  return title || readable(slug.replaceAll("-", "_"));
+}
+
 /** A parameter's label: its schema's title, else its name made readable. */
 export function labelOf(name, schema) {
   return (schema && schema.title) || readable(name);

@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { element, failed, notice, signedIn } from "../layout.js";
-import { labelOf, valueInWords } from "../words.js";
+import { labelOf, scriptName, valueInWords } from "../words.js";
 
 const runId = location.pathname.split("/")[2];
 const ACTIVE = new Set(["queued", "running"]);
@@ -42,7 +42,7 @@ function render() {
   status.textContent = run.status.replace("_", " ");
   status.className = `badge ${run.status}`;
   const link = document.getElementById("run-script");
-  link.textContent = script ? script.title : run.script;
+  link.textContent = scriptName(run.script, script && script.title);
   link.href = `/scripts/${run.script}`;
   const active = ACTIVE.has(run.status);
   document.getElementById("cancel-button").hidden = !active;
@@ -78,7 +78,8 @@ function renderParams() {
     element("dt", { text: labelOf(name, properties[name]) }),
     element("dd", { text: valueInWords(run.params[name]) }),
   ]));
-  if (names.length === 0) list.replaceChildren(element("dd", { text: "None." }));
+  list.hidden = names.length === 0;
+  document.getElementById("params-none").hidden = names.length > 0;
 }
 
 function tick() {
@@ -107,11 +108,11 @@ async function follow() {
 async function main() {
   await signedIn();
   run = await api(`/api/runs/${runId}/`);
-  // The list, not /api/scripts/<slug>/: a script the user may no longer run is simply absent
-  // (the run then shows its slug), without a refused request.
+  // The list, not /api/scripts/<slug>/: a script the user may not run (an admin's view of
+  // another's run) is simply absent, without a refused request; its slug is shown instead.
   const scripts = (await api("/api/scripts/?page_size=100")).results;
   script = scripts.find((candidate) => candidate.slug === run.script) || null;
-  if (script) document.title = `Run of ${script.title} · simple RBAS`;
+  document.title = `Run of ${scriptName(run.script, script && script.title)} · simple RBAS`;
   render();
   setInterval(tick, 100);
   document.getElementById("cancel-button").addEventListener("click", async () => {

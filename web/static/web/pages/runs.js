@@ -1,5 +1,6 @@
 import { api } from "../api.js";
 import { element, failed, notice, signedIn } from "../layout.js";
+import { scriptName } from "../words.js";
 
 const form = document.getElementById("filters");
 let page = 1;
@@ -28,7 +29,7 @@ async function load() {
   const names = await Promise.all(body.results.map((run) => whoRan(run.user)));
   const rows = body.results.map((run, index) => element("tr", {},
     element("td", {}, element("a", { href: `/runs/${run.id}`, text: when(run.created_at) })),
-    element("td", { text: titles.get(run.script) || run.script }),
+    element("td", { text: scriptName(run.script, titles.get(run.script)) }),
     element("td", {}, element("span", { class: `badge ${run.status}`, text: run.status.replace("_", " ") })),
     element("td", { text: run.duration_ms === null ? "" : `${run.duration_ms} ms` }),
     element("td", { class: "user", text: names[index] }),
