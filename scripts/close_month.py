@@ -11,6 +11,12 @@ TIMEOUT_SECONDS = 120
 
 
 def main(month: datetime.date, dry_run: bool = True) -> dict:
+    """Check the month's books and close it.
+
+    Args:
+        month: Month to close. Any day of the month will do; the month must have ended.
+        dry_run: Dry run only. Run the checks without recording the close.
+    """
     first_day = month.replace(day=1)
     if first_day >= datetime.date.today().replace(day=1):
         raise ValueError(f"{first_day:%B %Y} has not ended yet")

@@ -24,6 +24,17 @@ def main(
     annual: bool = True,
     discount_code: str = "",
 ) -> dict:
+    """Price the subscription.
+
+    Args:
+        customer: Customer. The company the quote is for, as it should appear on the quote.
+        plan: Plan.
+        seats: Number of seats. One per person who will sign in.
+        start_date: Start date. The first day of the subscription.
+        addons (list[str]): Add-ons. Any of sso, audit-log and priority-support.
+        annual: Annual billing. Twelve months for the price of ten.
+        discount_code: Discount code. A valid code takes another 10 % off.
+    """
     if seats < 1:
         raise ValueError("seats must be at least 1")
     unknown = sorted(set(addons) - set(ADDON_MONTHLY_PRICE))

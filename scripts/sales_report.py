@@ -47,6 +47,17 @@ def main(
     region: Literal["all", "north", "south", "west"] = "all",
     minimum_amount: float = 0.0,
 ) -> list[dict]:
+    """Total the month's deals per sales rep and write them all to a CSV file.
+
+    Parameters
+    ----------
+    month : datetime.date
+        Month. Any day of the month to report on.
+    region : str
+        Sales region.
+    minimum_amount : float
+        Smallest deal. Deals below this amount (in EUR) are left out.
+    """
     deals = [d for d in deals_for(region, month) if d["amount"] >= minimum_amount]
     output = Path(os.environ["RBAS_OUTPUT_DIR"]) / f"deals-{region}-{month:%Y-%m}.csv"
     with output.open("w", newline="") as handle:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from scripts_api import docstrings
 from users import roles
 
 DEFAULT_TIMEOUT_SECONDS = 60
@@ -149,14 +150,24 @@ def _params_schema(tree: ast.Module) -> dict:
         if any(isinstance(n, ast.AsyncFunctionDef) and n.name == "main" for n in tree.body):
             raise ScriptRejected("main must be a plain function, not async.")
         raise ScriptRejected("No top-level `def main(...)`: it is the script's entry point.")
-    args = mains[-1].args
+    main = mains[-1]
+    args = main.args
     if args.posonlyargs or args.vararg or args.kwarg:
         raise ScriptRejected("main takes named parameters only (no /, *args or **kwargs).")
     params = args.args + args.kwonlyargs
     defaults = [None] * (len(args.args) - len(args.defaults)) + args.defaults + args.kw_defaults
+    texts = docstrings.documented(ast.get_docstring(main))
+    unknown = [name for name in texts if name not in {param.arg for param in params}]
+    if unknown:
+        raise ScriptRejected(
+            f"main's docstring documents {', '.join(unknown)}, which main does not take."
+        )
     properties, required = {}, []
     for param, default in zip(params, defaults, strict=True):
-        schema = {"title": param.arg, **_annotation_schema(param.annotation, param.arg)}
+        title, description = docstrings.label_and_help(param.arg, texts.get(param.arg))
+        schema = {"title": title, **_annotation_schema(param.annotation, param.arg)}
+        if description:
+            schema["description"] = description
         if default is None:
             required.append(param.arg)
         else:

@@ -10,6 +10,23 @@ from scripts_api.models import Run, RunStatus, Script
 from scripts_api.waiting import wait_room
 from users import roles
 
+# Who a policy lets in, as the web app says it too (web/static/web/words.js).
+POLICY_WORDS = {
+    "authenticated": "everyone signed in",
+    "staff": "staff only",
+    "admin": "admins only",
+    "investor": "owners and investors",
+    "owner": "owners only",
+}
+
+
+def policy_in_words(policy: str | list[str]) -> str:
+    """Who may run a script, for people: "staff only", or the levels' names for a list of keys."""
+    if isinstance(policy, str):
+        return POLICY_WORDS.get(policy, policy)
+    names = (roles.LEVELS_BY_KEY[key].label for key in policy if key in roles.LEVELS_BY_KEY)
+    return "the levels " + ", ".join(names)
+
 
 def scripts_for(user) -> list[Script]:
     """The published scripts `user` may run."""
@@ -24,12 +41,9 @@ def script_for(user, slug: str) -> Script:
     if script is None:
         raise exceptions.NotFound("No such script.")
     if not script.allows(user.level):
-        needed = (
-            f"the '{script.policy}' policy"
-            if isinstance(script.policy, str)
-            else f"one of the levels {', '.join(script.policy)}"
+        raise exceptions.PermissionDenied(
+            f"This script is for {policy_in_words(script.policy)}.", code="policy_denied"
         )
-        raise exceptions.PermissionDenied(f"This script requires {needed}.", code="policy_denied")
     return script
 
 

@@ -65,7 +65,12 @@ def scripts_sync(*, directory=None) -> SyncReport:
         if script is None:
             Script.objects.create(slug=spec.slug, created_at=now, updated_at=now, **fields)
             report.added.append(spec.slug)
-        elif script.version != spec.version or not script.is_published:
+        elif (
+            script.version != spec.version
+            or not script.is_published
+            # The same file read by a newer catalog (labels from docstrings, say) updates too.
+            or any(getattr(script, name) != value for name, value in fields.items())
+        ):
             for name, value in fields.items():
                 setattr(script, name, value)
             script.is_published, script.rejection, script.updated_at = True, "", now

@@ -203,3 +203,100 @@ def test_the_shipped_examples_are_all_valid():
     assert slugs["price-quote"].policy == "staff"
     assert slugs["sales-report"].policy == ["owner", "investor"]
     assert slugs["close-month"].policy == "owner"
+
+
+GOOGLE = '''
+"""Discounts
+
+What the module docstring says stays the description.
+"""
+import datetime
+POLICY = "staff"
+
+def main(as_of: datetime.date, discount_code: str = "", region: str = "all", dry_run: bool = True):
+    """Apply discounts.
+
+    Args:
+        as_of (datetime.date): Day of the prices. Prices as they stood
+            at the end of this day.
+        discount_code: Discount code
+        region: Sales region. One of north, south
+            or west. Leave empty for all.
+
+    Returns:
+        Nothing useful.
+    """
+'''
+
+NUMPY = '''
+"""Discounts"""
+import datetime
+POLICY = "staff"
+
+def main(as_of: datetime.date, discount_code: str = "", region: str = "all", dry_run: bool = True):
+    """Apply discounts.
+
+    Parameters
+    ----------
+    as_of : datetime.date
+        Day of the prices. Prices as they stood
+        at the end of this day.
+    discount_code : str
+        Discount code
+    region : str, optional
+        Sales region. One of north, south
+        or west. Leave empty for all.
+
+    Returns
+    -------
+    None
+    """
+'''
+
+
+@pytest.mark.parametrize("source", [GOOGLE, NUMPY], ids=["google", "numpy"])
+def test_main_docstring_gives_each_parameter_a_label_and_help(tmp_path, source):
+    spec = parse_script(write(tmp_path, "discounts.py", source))
+    props = spec.params_schema["properties"]
+    assert props["as_of"]["title"] == "Day of the prices"
+    assert props["as_of"]["description"] == "Prices as they stood at the end of this day."
+    assert props["discount_code"]["title"] == "Discount code"
+    assert "description" not in props["discount_code"]
+    assert props["region"]["title"] == "Sales region"
+    assert props["region"]["description"] == "One of north, south or west. Leave empty for all."
+    assert (props["dry_run"]["title"], "description" in props["dry_run"]) == ("Dry run", False)
+    assert "Args" not in spec.description and "Parameters" not in spec.description
+
+
+def test_undocumented_parameters_are_labelled_by_their_name_made_readable(tmp_path):
+    source = HEADER + 'POLICY = "owner"\ndef main(as_of: str, discount_code: str, _x: int): pass\n'
+    props = parse_script(write(tmp_path, "tiny.py", source)).params_schema["properties"]
+    assert [p["title"] for p in props.values()] == ["As of", "Discount code", "X"]
+    assert not any("description" in p for p in props.values())
+
+
+@pytest.mark.parametrize(
+    "section",
+    ["Args:\n        region: Region.\n        colour: Colour.",
+     "Parameters\n    ----------\n    colour : str\n        Colour."],
+    ids=["google", "numpy"],
+)  # fmt: skip
+def test_documenting_a_name_main_does_not_take_rejects_the_script(tmp_path, section):
+    source = HEADER + f'POLICY = "owner"\ndef main(region: str):\n    """Go.\n\n    {section}"""\n'
+    with pytest.raises(ScriptRejected, match="documents colour, which main does not take"):
+        parse_script(write(tmp_path, "tiny.py", source))
+
+
+def test_the_shipped_examples_label_their_parameters():
+    found = {spec.slug: spec for spec in catalog.scan(settings.SCRIPTS_DIR).scripts}
+    quote = found["price-quote"].params_schema["properties"]
+    assert quote["discount_code"]["title"] == "Discount code"
+    assert quote["seats"] == {
+        "title": "Number of seats",
+        "description": "One per person who will sign in.",
+        "type": "integer",
+    }
+    report = found["sales-report"].params_schema["properties"]  # NumPy style
+    assert report["minimum_amount"]["title"] == "Smallest deal"
+    assert all(p["title"] and p["title"][0].isupper() for s in found.values()
+               for p in s.params_schema["properties"].values())  # fmt: skip

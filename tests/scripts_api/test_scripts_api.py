@@ -50,17 +50,20 @@ def test_viewing_and_running_follow_the_script_policy(catalog, users, bearer_cli
     else:
         assert detail.status_code == 403
         assert run.status_code == 403
-        assert "requires" in detail.json()["detail"]
+        assert detail.json()["detail"].startswith("This script is for ")
         assert not Run.objects.exists()
 
 
-def test_refusal_names_the_needed_policy(catalog, users, bearer_client):
+def test_refusal_says_who_may_run_the_script_in_words(catalog, users, bearer_client):
     client = bearer_client(users[Level.READ_ONLY])
     assert client.get("/api/scripts/price-quote/").json() == {
-        "detail": "This script requires the 'staff' policy."
+        "detail": "This script is for staff only."
+    }
+    assert client.get("/api/scripts/close-month/").json() == {
+        "detail": "This script is for owners only."
     }
     assert client.get("/api/scripts/sales-report/").json() == {
-        "detail": "This script requires one of the levels owner, investor."
+        "detail": "This script is for the levels Owner, Investor."
     }
 
 

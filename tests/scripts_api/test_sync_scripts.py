@@ -53,6 +53,24 @@ def test_it_adds_updates_unpublishes_and_reports(folder, db, make_user):
     assert Script.objects.get(slug="beta").is_published
 
 
+def test_an_unchanged_file_read_differently_by_a_newer_catalog_is_updated(folder, db):
+    (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha"))
+    sync()
+    # As an older catalog stored it: the parameter's raw name as its title.
+    Script.objects.filter(slug="alpha").update(
+        params_schema={
+            "type": "object",
+            "properties": {"name": {"title": "name", "type": "string", "default": "x"}},
+            "required": [],
+            "additionalProperties": False,
+        }
+    )
+    assert "updated alpha" in sync()
+    schema = Script.objects.get(slug="alpha").params_schema
+    assert schema["properties"]["name"]["title"] == "Name"
+    assert "0 added, 0 updated" in sync()
+
+
 def test_a_script_that_becomes_invalid_is_unpublished_with_the_reason(folder, db):
     (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha"))
     sync()

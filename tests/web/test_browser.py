@@ -25,12 +25,12 @@ def test_a_reader_signs_in_and_sees_only_the_scripts_allowed(page, users):
 def test_a_typed_form_runs_a_script_and_shows_its_result(page, users, start_worker):
     start_worker()
     sign_in(page, users[Level.WRITE], then="/scripts/price-quote")
-    page.get_by_label("customer").fill("ACME")
-    page.get_by_label("plan").select_option("enterprise")
-    page.get_by_label("seats").fill("2")
-    page.get_by_label("start_date").fill("2025-03-01")
-    page.get_by_label("addons").fill("sso\npriority-support")
-    assert page.get_by_label("annual").is_checked()  # the default, prefilled
+    page.get_by_label("Customer").fill("ACME")
+    page.get_by_label("Plan").select_option("enterprise")
+    page.get_by_label("Number of seats").fill("2")
+    page.get_by_label("Start date").fill("2025-03-01")
+    page.get_by_label("Add-ons").fill("sso\npriority-support")
+    assert page.get_by_label("Annual billing").is_checked()  # the default, prefilled
     page.get_by_role("button", name="Run").click()
     page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+$"))
     page.wait_for_selector(".badge.succeeded")
@@ -41,9 +41,9 @@ def test_a_typed_form_runs_a_script_and_shows_its_result(page, users, start_work
 
 def test_a_validation_error_appears_next_to_its_field(page, users):
     sign_in(page, users[Level.WRITE], then="/scripts/price-quote")
-    page.get_by_label("plan").select_option("team")
-    page.get_by_label("seats").fill("1")
-    page.get_by_label("start_date").fill("2025-03-01")
+    page.get_by_label("Plan").select_option("team")
+    page.get_by_label("Number of seats").fill("1")
+    page.get_by_label("Start date").fill("2025-03-01")
     page.get_by_role("button", name="Run").click()  # customer left empty
     error = page.locator("#error-customer")
     error.wait_for()
@@ -59,8 +59,8 @@ def test_a_validation_error_appears_next_to_its_field(page, users):
 def test_a_report_produces_a_file_to_download(page, users, start_worker):
     start_worker()
     sign_in(page, users[Level.INVESTOR], then="/scripts/sales-report")
-    page.get_by_label("month").fill("2025-03-01")
-    page.get_by_label("region").select_option("west")
+    page.get_by_label("Month").fill("2025-03-01")
+    page.get_by_label("Sales region").select_option("west")
     page.get_by_role("button", name="Run").click()
     page.wait_for_selector(".badge.succeeded")
     assert page.locator("#result table th").first.inner_text() == "rep"
@@ -178,10 +178,16 @@ def test_the_account_page_changes_the_password_and_signs_out_everywhere(page, us
 
 def test_a_script_the_user_may_not_run_says_so_plainly(page, users):
     sign_in(page, users[Level.READ_ONLY], then="/scripts/close-month")
+<<<<<<< HEAD
     state = page.locator("[data-state=forbidden]")
     state.wait_for()
     assert "You may not run this script" in state.inner_text()
     assert "owner" in state.inner_text()
+=======
+    notice = page.locator("#notice")
+    notice.wait_for()
+    assert notice.inner_text() == "You may not run this script. This script is for owners only."
+>>>>>>> ux-words
 
 
 def test_pages_carry_a_strict_content_security_policy(page, users):

@@ -1,5 +1,6 @@
 import { api } from "../api.js";
 import { element, failed, signedIn } from "../layout.js";
+import { policyInWords } from "../words.js";
 
 async function main() {
   await signedIn();
@@ -13,6 +14,7 @@ async function main() {
         { class: "card" },
         element("h2", {}, link),
         element("p", { text: script.description || "No description." }),
+        element("p", { class: "muted", text: `Who may run it: ${policyInWords(script.policy)}` }),
       ),
     );
   }

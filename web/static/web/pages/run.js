@@ -1,9 +1,11 @@
 import { api } from "../api.js";
 import { element, failed, notice, signedIn } from "../layout.js";
+import { labelOf, scriptName, valueInWords } from "../words.js";
 
 const runId = location.pathname.split("/")[2];
 const ACTIVE = new Set(["queued", "running"]);
 let run = null;
+let script = null; // the script's title and parameter labels, when the user may still see it
 
 function isTable(value) {
   return Array.isArray(value) && value.length > 0
@@ -40,7 +42,7 @@ function render() {
   status.textContent = run.status.replace("_", " ");
   status.className = `badge ${run.status}`;
   const link = document.getElementById("run-script");
-  link.textContent = run.script;
+  link.textContent = scriptName(run.script, script && script.title);
   link.href = `/scripts/${run.script}`;
   const active = ACTIVE.has(run.status);
   document.getElementById("cancel-button").hidden = !active;
@@ -52,7 +54,7 @@ function render() {
   if (run.status === "succeeded") renderResult(run.result);
   document.getElementById("stdout").textContent = run.stdout || "(nothing)";
   document.getElementById("stderr").textContent = run.stderr || "(nothing)";
-  document.getElementById("params").textContent = JSON.stringify(run.params, null, 2);
+  renderParams();
   const files = document.getElementById("artifacts");
   files.replaceChildren(...run.artifacts.map((a) => (a.expired
     ? element("li", {}, a.name, ` (${a.size} bytes, removed after the retention period)`)
@@ -64,6 +66,20 @@ function render() {
     document.getElementById("run-elapsed").textContent = run.duration_ms === null
       ? "" : `took ${seconds(run.duration_ms)}`;
   }
+}
+
+/** The run's parameters as "label: value" pairs, in the order the script declares them. */
+function renderParams() {
+  const properties = (script && script.params_schema.properties) || {};
+  const names = [...new Set([...Object.keys(properties), ...Object.keys(run.params)])]
+    .filter((name) => name in run.params);
+  const list = document.getElementById("params");
+  list.replaceChildren(...names.flatMap((name) => [
+    element("dt", { text: labelOf(name, properties[name]) }),
+    element("dd", { text: valueInWords(run.params[name]) }),
+  ]));
+  list.hidden = names.length === 0;
+  document.getElementById("params-none").hidden = names.length > 0;
 }
 
 function tick() {
@@ -92,6 +108,11 @@ async function follow() {
 async function main() {
   await signedIn();
   run = await api(`/api/runs/${runId}/`);
+  // The list, not /api/scripts/<slug>/: a script the user may not run (an admin's view of
+  // another's run) is simply absent, without a refused request; its slug is shown instead.
+  const scripts = (await api("/api/scripts/?page_size=100")).results;
+  script = scripts.find((candidate) => candidate.slug === run.script) || null;
+  document.title = `Run of ${scriptName(run.script, script && script.title)} · simple RBAS`;
   render();
   setInterval(tick, 100);
   document.getElementById("cancel-button").addEventListener("click", async () => {

@@ -1,16 +1,18 @@
 import { api, ApiError } from "../api.js";
 import { element, failed, showErrors, signedIn } from "../layout.js";
+import { labelOf, policyInWords } from "../words.js";
 
 const slug = decodeURIComponent(location.pathname.split("/")[2]);
 
-/** One labelled input per parameter, by its JSON Schema; the label contains the name. */
+/** One labelled input per parameter, by its JSON Schema: the label is the schema's title and
+ * the hint its description. */
 function field(name, schema, required) {
   const id = `param-${name}`;
   const describedBy = `error-${name} hint-${name}`;
-  const label = element("label", { for: id }, name);
+  const label = element("label", { for: id }, labelOf(name, schema));
   if (required) label.append(element("span", { class: "required", text: " (required)" }));
   let input;
-  let hint = "";
+  const hints = schema.description ? [schema.description] : [];
   if (schema.enum) {
     input = element("select", { id, name, required, "aria-describedby": describedBy });
     if (!required && schema.default === undefined) input.append(element("option", { value: "" }));
@@ -23,7 +25,7 @@ function field(name, schema, required) {
     input = element("input", { id, name, type: "checkbox", checked: schema.default === true,
                                 "aria-describedby": describedBy });
   } else if (schema.type === "array") {
-    hint = "One value per line.";
+    hints.push("One value per line.");
     input = element("textarea", { id, name, rows: 3, required, "aria-describedby": describedBy });
     input.value = (schema.default || []).join("\n");
   } else {
@@ -42,7 +44,7 @@ function field(name, schema, required) {
     { class: schema.type === "boolean" ? "field checkbox" : "field" },
     label,
     input,
-    element("span", { class: "hint", id: `hint-${name}`, text: hint }),
+    element("span", { class: "hint", id: `hint-${name}`, text: hints.join(" ") }),
     element("span", { class: "error", id: `error-${name}` }),
   );
 }
@@ -83,6 +85,8 @@ async function main() {
   document.title = `${script.title} · simple RBAS`;
   document.getElementById("script-title").textContent = script.title;
   document.getElementById("script-description").textContent = script.description;
+  document.getElementById("script-policy").textContent =
+    `Who may run it: ${policyInWords(script.policy)}`;
   const form = document.getElementById("run-form");
   const fields = document.getElementById("fields");
   const required = new Set(script.params_schema.required || []);

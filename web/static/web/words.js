@@ -1,0 +1,43 @@
+// Words for people, not developers: policies, parameter labels and values, who ran a run.
+
+const POLICY_WORDS = {
+  authenticated: "Everyone signed in",
+  staff: "Staff only",
+  admin: "Admins only",
+  investor: "Owners and investors",
+  owner: "Owners only",
+};
+const LEVEL_NAMES = {
+  owner: "Owner", investor: "Investor", admin: "Admin", write: "Read/Write", read_only: "Read Only",
+};
+
+/** Who may run a script: its policy ("staff") or list of level keys (["owner", "admin"]). */
+export function policyInWords(policy) {
+  if (Array.isArray(policy)) return policy.map((key) => LEVEL_NAMES[key] || key).join(", ");
+  return POLICY_WORDS[policy] || policy;
+}
+
+/** `discount_code` -> "Discount code", as the catalog labels an undocumented parameter. */
+export function readable(name) {
+  const words = name.replace(/^_+|_+$/g, "").replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A script's title when the user may see the script, else its slug made readable. */
+export function scriptName(slug, title) {
+  return title || readable(slug.replaceAll("-", "_"));
+}
+
+/** A parameter's label: its schema's title, else its name made readable. */
+export function labelOf(name, schema) {
+  return (schema && schema.title) || readable(name);
+}
+
+/** A parameter's value as a person reads it: Yes/No, lists with commas. */
+export function valueInWords(value) {
+  if (value === true) return "Yes";
+  if (value === false) return "No";
+  if (value === null || value === undefined || value === "") return "(empty)";
+  if (Array.isArray(value)) return value.length ? value.map(valueInWords).join(", ") : "(none)";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
