@@ -178,16 +178,9 @@ def test_the_account_page_changes_the_password_and_signs_out_everywhere(page, us
 
 def test_a_script_the_user_may_not_run_says_so_plainly(page, users):
     sign_in(page, users[Level.READ_ONLY], then="/scripts/close-month")
-<<<<<<< HEAD
     state = page.locator("[data-state=forbidden]")
     state.wait_for()
-    assert "You may not run this script" in state.inner_text()
-    assert "owner" in state.inner_text()
-=======
-    notice = page.locator("#notice")
-    notice.wait_for()
-    assert notice.inner_text() == "You may not run this script. This script is for owners only."
->>>>>>> ux-words
+    assert "You may not run this script. This script is for owners only." in state.inner_text()
 
 
 def test_pages_carry_a_strict_content_security_policy(page, users):
