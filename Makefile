@@ -19,8 +19,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # The real OpenID Connect provider the single sign-on tests run (npm's oidc-provider).
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+# Without npm it is skipped, and so are the tests that need Node.js (the summary says why).
 $(OIDC_PROVIDER): tests/oidc/package-lock.json
-	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "npm not found: the single sign-on and Postman tests will be skipped (apt-get install nodejs npm)"; \
+	fi
 
 ## run: create the venv, install, migrate and serve on http://127.0.0.1:8000 (SQLite)
 run: $(VENV)/.runtime

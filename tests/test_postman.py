@@ -5,6 +5,7 @@ import shutil
 import subprocess
 
 import pytest
+import requests
 
 from tests.test_run_web import ROOT, base_env, database_url, free_port, start, stop, wait_until_up
 
@@ -16,6 +17,21 @@ def count_requests(node: dict) -> int:
     if "request" in node:
         return 1
     return sum(count_requests(child) for child in node.get("item", []))
+
+
+def owner_view(url: str, password: str) -> tuple[str, set[str]]:
+    """The owner's first name and the usernames of the active users, as the owner sees them."""
+    login = requests.post(
+        f"{url}/api/auth/login/", json={"username": "pm-owner", "password": password}, timeout=10
+    )
+    login.raise_for_status()
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    me = requests.get(f"{url}/api/auth/me/", headers=auth, timeout=10).json()
+    users = requests.get(
+        f"{url}/api/users/?is_active=true&page_size=100", headers=auth, timeout=10
+    ).json()
+    requests.post(f"{url}/api/auth/logout/", headers=auth, timeout=10)
+    return me["first_name"], {user["username"] for user in users["results"]}
 
 
 @pytest.mark.skipif(shutil.which("npx") is None, reason="newman needs Node.js (npx)")
@@ -35,6 +51,7 @@ def test_the_postman_collection_passes_against_a_live_server(database_url, tmp_p
     server = start([str(ROOT / "run_web.sh")], env, log)
     try:
         wait_until_up(server, url, log)
+        before = owner_view(url, password)
         result = subprocess.run(
             [*NEWMAN, "run", "docs/postman_collection.json",
              "--environment", "docs/postman_environment.json",
@@ -42,6 +59,7 @@ def test_the_postman_collection_passes_against_a_live_server(database_url, tmp_p
              "--env-var", f"password={password}", "--bail", "--color", "off"],
             cwd=ROOT, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
+        after = owner_view(url, password) if result.returncode == 0 else None
     finally:
         stop(server)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
@@ -52,6 +70,8 @@ def test_the_postman_collection_passes_against_a_live_server(database_url, tmp_p
     }
     executed, failed = (int(value) for value in summary["assertions"])
     assert executed >= 30 and failed == 0, summary
+    # The run cleans up after itself: the owner's name as it was, its own users deactivated.
+    assert after == before == ("", {"pm-owner"})
     assert int(summary["requests"][0]) == count_requests(
         json.loads((ROOT / "docs" / "postman_collection.json").read_text())
     )

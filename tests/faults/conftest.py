@@ -31,6 +31,8 @@ from tests.faults.postgres import (
     drop_database,
     free_port,
     new_database_name,
+    postgres_bindir,
+    run_as_server_owner,
 )
 from tests.faults.stack import (
     OWNER,
@@ -68,7 +70,13 @@ def postgres_server(tmp_path_factory) -> Iterator[PostgresServer]:
 
     As root, its files live in a directory of its own under the system's temporary directory,
     owned by the postgres user, which cannot enter pytest's root-only one; its log is copied
-    into pytest's at the end."""
+    into pytest's at the end. Without a PostgreSQL server's programs the fault tests skip,
+    saying what to install."""
+    try:
+        postgres_bindir()
+        run_as_server_owner()
+    except RuntimeError as missing:
+        pytest.skip(str(missing))
     logs = tmp_path_factory.mktemp("faults-postgres")
     private = os.geteuid() == 0
     directory = Path(tempfile.mkdtemp(prefix="rbas-faults-pg-")) if private else logs
