@@ -135,7 +135,7 @@ def test_an_admin_changes_a_level_and_that_users_catalog_changes(browser, page, 
 
 def test_the_users_page_says_plainly_when_it_is_not_allowed(page, users):
     sign_in(page, users[Level.WRITE], then="/users")
-    expect(page.locator("[data-state=forbidden]")).to_contain_text("needs the admin policy")
+    expect(page.locator("[data-state=forbidden]")).to_contain_text("for admins and owners")
     assert not page.get_by_role("link", name="Users").is_visible()
 
 

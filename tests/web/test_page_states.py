@@ -51,7 +51,7 @@ def test_what_the_user_may_not_see_is_not_allowed(sized_page, users):
     sign_in(page, users[Level.READ_ONLY], then="/scripts/close-month")
     expect(expect_state(page, "forbidden", "Not allowed")).to_contain_text("owner")
     page.goto("/users")
-    expect(expect_state(page, "forbidden", "Not allowed")).to_contain_text("admin policy")
+    expect(expect_state(page, "forbidden", "Not allowed")).to_contain_text("for admins and owners")
     expect(page.locator("#users-admin")).to_have_count(0)
 
 

@@ -126,7 +126,7 @@ function startCreateForm() {
 async function main() {
   const me = await signedIn();
   if (!me.policies.includes("admin")) {
-    showState("forbidden", "Managing users needs the admin policy.");
+    showState("forbidden", "Managing users is for admins and owners.");
     return;
   }
   document.getElementById("users-admin").hidden = false;
