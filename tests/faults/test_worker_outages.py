@@ -108,5 +108,7 @@ def test_busy_and_idle_workers_ride_out_a_restart_and_a_long_outage(
         assert run["status"] == "succeeded", run
         assert time.monotonic() - submitted < 5
     logs = busy.log_path.read_text() + idle.log_path.read_text()
-    assert "claiming resumes" in logs
+    # The outage was met and outlived: by the claim loop, or, when the run in progress held the
+    # worker until the database was back (timing on a loaded machine), by its recording.
+    assert "claiming resumes" in logs or "Database reachable again" in logs
     assert "The listening connection broke" in logs
