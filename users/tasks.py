@@ -9,7 +9,6 @@ the request only queues the address and the worker decides whom to write to.
 
 import logging
 import smtplib
-import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from simple_rbas.database import call_until_available
 from users import mail
 from users.models import Invitation, User
 from users.signup_mode import may_set_password
+from users.throttling import folded
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +64,6 @@ def _again(task_function, **kwargs) -> Callable[..., object]:
     return retry
 
 
-def _folded(email: str) -> str:
-    """An address as the per-email throttle counts it (users.throttling: NFKC, casefolded)."""
-    return unicodedata.normalize("NFKC", email.strip()).casefold()
-
-
 def password_reset_recipients(email: str) -> list[User]:
     """The accounts a reset link for `email` goes to: active ones that use the address and
     may hold a password (`may_set_password`).
@@ -76,11 +71,11 @@ def password_reset_recipients(email: str) -> list[User]:
     The address must be the account's under the throttle's folding, not only under the
     database's: PostgreSQL's case-insensitive match takes a dotless i (U+0131) for an i, so
     each such spelling of a domain would have had its own throttle count for one mailbox."""
-    wanted = _folded(email)
+    wanted = folded(email)
     return [
         user
         for user in User.objects.filter(email__iexact=email, is_active=True)
-        if _folded(user.email) == wanted and may_set_password(user)
+        if folded(user.email) == wanted and may_set_password(user)
     ]
 
 

@@ -9,6 +9,13 @@ import unicodedata
 from rest_framework.throttling import SimpleRateThrottle
 
 
+def folded(value: str) -> str:
+    """A name or address as the throttles count it: NFKC as usernames are stored, then
+    casefolded (final sigma, sharp s: as the database's case-insensitive comparison may fold
+    them)."""
+    return unicodedata.normalize("NFKC", value.strip()).casefold()
+
+
 class BodyFieldThrottle(SimpleRateThrottle):
     """Limits requests per value of one body field (a username, an email), whoever sends them
     and from wherever. The value counts however it is spelt: NFKC as usernames are stored,
@@ -26,8 +33,7 @@ class BodyFieldThrottle(SimpleRateThrottle):
         value = self.get_value(request)
         if not isinstance(value, str) or not value:
             return None
-        name = unicodedata.normalize("NFKC", value.strip()).casefold()
-        ident = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        ident = hashlib.sha256(folded(value).encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
