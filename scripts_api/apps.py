@@ -7,3 +7,9 @@ class ScriptsApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "scripts_api"
     verbose_name = "Scripts"
+
+    def ready(self) -> None:
+        from scripts_api.selectors import scripts_declaring_secrets
+        from vault import usage
+
+        usage.register(scripts_declaring_secrets)

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from scripts_api import docstrings
 from users import roles
+from vault.names import name_problem as secret_name_problem
 
 DEFAULT_TIMEOUT_SECONDS = 60
 DEFAULT_MEMORY_MB = 512
@@ -52,6 +53,8 @@ class ScriptSpec:
     params_schema: dict
     version: str
     source: bytes = field(repr=False)
+    # Names of the secrets the script receives as environment variables (see the vault app).
+    secrets: tuple[str, ...] = ()
 
 
 def slug_for(path: Path) -> str:
@@ -100,6 +103,20 @@ def _policy(constants: dict[str, ast.expr]) -> str | list[str]:
             raise ScriptRejected(f"POLICY names unknown levels {unknown} (known: {known}).")
         return sorted(set(policy), key=lambda key: roles.LEVELS_BY_KEY[key])
     raise ScriptRejected("POLICY must be a policy name or a non-empty list of level keys.")
+
+
+def _secrets(constants: dict[str, ast.expr]) -> tuple[str, ...]:
+    """`SECRETS = ["CRM_TOKEN", ...]`: the names of the secrets the script reads, in order."""
+    if "SECRETS" not in constants:
+        return ()
+    names = _literal(constants["SECRETS"], "SECRETS")
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ScriptRejected('SECRETS must be a list of secret names, e.g. ["CRM_TOKEN"].')
+    for name in names:
+        problem = secret_name_problem(name)
+        if problem:
+            raise ScriptRejected(f"SECRETS: {problem}")
+    return tuple(dict.fromkeys(names))
 
 
 def _bounded_int(constants, name: str, default: int, low: int, high: int) -> int:
@@ -221,6 +238,7 @@ def parse_script(path: Path) -> ScriptSpec:
         params_schema=_params_schema(tree),
         version=script_version(source),
         source=source,
+        secrets=_secrets(constants),
     )
 
 

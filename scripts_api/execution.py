@@ -6,6 +6,7 @@ outcome is recorded once the database answers, however long that takes. A worker
 instead leaves a run whose lease expires: `runs_reap_expired` ends it as failed.
 """
 
+import dataclasses
 import logging
 import os
 import socket
@@ -32,6 +33,8 @@ from simple_rbas.database import (
     is_unavailable,
     storable,
 )
+from vault import masking
+from vault import services as vault_services
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +151,14 @@ def _execute(run: Run, worker_id: str, workdir: Path):
     script = run.script
     if not script.is_published:
         return _failed("The script is no longer published."), [], []
+    try:
+        # Exactly the declared secrets, checked again: one may have changed since the queueing.
+        secret_values = vault_services.secrets_for_run(user=run.user, names=script.secrets)
+    except vault_services.SecretUnavailable as error:
+        return _failed(f"The run cannot have its secrets: {error}"), [], []
+    except Exception as error:
+        logger.exception("Run %s: its secrets could not be read", run.pk)
+        return _failed(f"The worker could not read the run's secrets: {_describe(error)}"), [], []
     spec = RunSpec(
         source=script.source,
         filename=script.filename,
@@ -156,9 +167,11 @@ def _execute(run: Run, worker_id: str, workdir: Path):
         timeout_seconds=script.timeout_seconds,
         memory_mb=script.memory_mb,
         run_id=str(run.pk),
+        env=secret_values,
     )
     try:
         outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
+        outcome = _masked(outcome, secret_values)
         # Every process of the run is dead by now (the sandbox server sees to it).
         found, notes = artifacts.collect(workdir)
     except (SandboxError, OSError) as error:  # OSError: the working folder
@@ -168,6 +181,27 @@ def _execute(run: Run, worker_id: str, workdir: Path):
         logger.exception("Run %s failed on its worker", run.pk)
         return _failed(f"The worker failed while running the script: {_describe(error)}"), [], []
     return outcome, found, notes
+
+
+def _masked(outcome: Outcome, values: dict[str, str]) -> Outcome:
+    """`outcome` with every secret value in its output, error and result masked, before
+    anything is stored or logged (see `vault.masking`)."""
+    if not values:
+        return outcome
+    status, error = outcome.status, masking.mask(outcome.error, values)
+    try:
+        result = masking.mask_json(outcome.result, values)
+    except RecursionError:
+        status, result = RunStatus.FAILED, None
+        error = "The result is nested too deeply to be checked for secrets."
+    return dataclasses.replace(
+        outcome,
+        status=status,
+        result=result,
+        error=error,
+        stdout=masking.mask(outcome.stdout, values),
+        stderr=masking.mask(outcome.stderr, values),
+    )
 
 
 def _failed(error: str) -> Outcome:

@@ -25,6 +25,8 @@ class Script(models.Model):
     version = models.CharField(max_length=64)
     # The source of `version`: workers run exactly what was published.
     source = models.TextField()
+    # Names of the secrets the script declares (`SECRETS = [...]`); never their values.
+    secrets = models.JSONField(default=list, blank=True)
     is_published = models.BooleanField(default=True, db_index=True)
     rejection = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -70,6 +70,9 @@ class RunSpec:
     memory_mb: int
     # Names the run in every message between worker and sandbox server.
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Extra environment variables of this run only (its declared secrets): never in a repr,
+    # and never over a variable the sandbox sets itself.
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,7 @@ class Sandbox:
             "date_params": spec.date_params,
             "workdir": str(workdir),
             "env": {
+                **spec.env,
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
                 "LANG": "C.UTF-8",
                 "HOME": str(workdir),

@@ -81,3 +81,12 @@ def run_wait(run: Run, seconds: float) -> Run:
         if run is None:
             raise exceptions.NotFound("No such run.")
     return run
+
+
+def scripts_declaring_secrets(names) -> dict[str, list[str]]:
+    """Secret name -> slugs of the published scripts that declare it (for the vault app)."""
+    wanted, found = set(names), {}
+    for slug, secrets in Script.objects.filter(is_published=True).values_list("slug", "secrets"):
+        for name in wanted.intersection(secrets or []):
+            found.setdefault(name, []).append(slug)
+    return found

@@ -9,7 +9,9 @@ from simple_rbas.api import MAX_DATABASE_INTEGER
 
 
 class ScriptSerializer(serializers.ModelSerializer):
-    """API.md's `Script`."""
+    """API.md's `Script`, plus the names of the secrets it declares (never their values)."""
+
+    secrets = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Script
@@ -22,6 +24,7 @@ class ScriptSerializer(serializers.ModelSerializer):
             "timeout_seconds",
             "version",
             "updated_at",
+            "secrets",
         ]
         read_only_fields = fields
 

@@ -14,6 +14,7 @@ from scripts_api.params import validate_params
 from scripts_api.tasks import execute_run
 from scripts_api.wakeup import notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
+from vault import services as vault_services
 
 User = get_user_model()
 
@@ -60,6 +61,7 @@ def scripts_sync(*, directory=None) -> SyncReport:
             "memory_mb": spec.memory_mb,
             "version": spec.version,
             "source": spec.source.decode("utf-8", errors="replace"),
+            "secrets": list(spec.secrets),
         }
         script = existing.pop(spec.slug, None)
         if script is None:
@@ -92,11 +94,13 @@ def scripts_sync(*, directory=None) -> SyncReport:
 
 
 def run_create(*, user, script: Script, params) -> Run:
-    """Queue a run of `script` for `user`, after validating its parameters (400, nothing made).
+    """Queue a run of `script` for `user`, after validating its parameters (400, nothing made)
+    and the secrets it declares (403 when `user` may not use one, 409 when one is missing).
 
     The Run row and its task are written in one transaction, so a run is never queued without
     a task to execute it. More than MAX_ACTIVE_RUNS_PER_USER queued or running runs: 429.
     """
+    vault_services.secrets_check_run(user=user, names=script.secrets)
     params = validate_params(script.params_schema, params)
     with transaction.atomic():
         # Two concurrent requests must not both pass the count: lock the user's row. (SQLite's

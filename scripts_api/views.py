@@ -75,7 +75,7 @@ class ScriptRunView(APIView):
         responses={
             200: OpenApiResponse(RunSerializer, description="The run finished within wait."),
             202: OpenApiResponse(RunSerializer, description="The run is queued or running."),
-            **errors(400, 401, 403, 404, 415, 429),
+            **errors(400, 401, 403, 404, 409, 415, 429),
         },
     )
     def post(self, request, slug: str):

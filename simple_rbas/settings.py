@@ -5,6 +5,7 @@ The module fails safe: it refuses to start without a real SECRET_KEY outside DEB
 cookie configuration that browsers would silently reject.
 """
 
+import base64
 import hashlib
 import hmac
 import re
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "users",
+    "vault",
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
     "scripts_api",
     "web",
@@ -325,6 +327,23 @@ if SANDBOX_UID <= 0 or SANDBOX_GID <= 0:
     raise ImproperlyConfigured("SANDBOX_UID and SANDBOX_GID must be above 0 (root).")
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Secrets for scripts (vault) -------------------------------------------------------------
+
+# Fernet keys, comma-separated: the first encrypts, every one decrypts. To rotate, put a new key
+# first, run `manage.py rotate_secrets`, then drop the old one. Empty: a key derived from
+# SECRET_KEY (fine locally; `check --deploy` warns).
+SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
+for _key in SECRETS_ENCRYPTION_KEYS:
+    try:
+        _fernet_key = base64.urlsafe_b64decode(_key.strip().encode())
+    except ValueError:
+        _fernet_key = b""
+    if len(_fernet_key) != 32:
+        raise ImproperlyConfigured(
+            "SECRETS_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe "
+            "base64-encoded bytes); make one with `python manage.py rotate_secrets --new-key`."
+        )
 
 # --- Django REST framework ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(), name="swagger-ui"),
     path("api/", include(api_urlpatterns)),
     path("api/", include("scripts_api.urls")),
+    path("api/", include("vault.urls")),
     *legacy_urlpatterns,
     # Django's admin has its own staff login (sessions), apart from the API's policies.
     path("admin/", admin.site.urls),

@@ -1,5 +1,6 @@
 """Production settings: `check --deploy` is clean, HTTPS is enforced behind the proxy."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -26,6 +27,7 @@ def test_check_deploy_has_no_warnings_with_production_settings():
         DEBUG="false", COOKIE_SECURE="true", SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="rbas.example.com", PUBLIC_URL="https://rbas.example.com",
         EMAIL_URL="smtp+tls://rbas:secret@mail.example.com:587",
+        SECRETS_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
