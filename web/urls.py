@@ -12,6 +12,7 @@ urlpatterns = [
     path("runs/<uuid:pk>", PageView.as_view(page="run"), name="web-run"),
     path("account", PageView.as_view(page="account"), name="web-account"),
     path("users", PageView.as_view(page="users"), name="web-users"),
+    path("secrets", PageView.as_view(page="secrets"), name="web-secrets"),
     # The pages that emailed links open: public, as their token is the credential.
     path("forgot-password", PageView.as_view(page="forgot-password"), name="web-forgot-password"),
     path("reset-password", PageView.as_view(page="reset-password"), name="web-reset-password"),

@@ -102,3 +102,12 @@ def test_the_users_page_and_the_limited_panel_are_accessible(scan, users, make_u
     scan.page.context.clear_cookies()
     sign_in(scan.page, limited)
     scan(None, "#verify-email-panel:not([hidden])")
+
+
+def test_the_secrets_page_is_accessible(scan, users):
+    from vault.services import secret_create
+
+    owner = users[Level.OWNER]
+    secret_create(actor=owner, name="CRM_TOKEN", value="x", description="The CRM's token")
+    sign_in(scan.page, owner, then="/secrets")
+    scan(None, "#secrets tr")

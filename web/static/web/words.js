@@ -41,3 +41,14 @@ export function valueInWords(value) {
   if (Array.isArray(value)) return value.length ? value.map(valueInWords).join(", ") : "(none)";
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
+
+/** Which scripts read a secret, as a sentence's subject: "Scripts hello, report" or a "no". */
+export function declaredByInWords(slugs) {
+  if (!slugs.length) return "No published script";
+  return `${slugs.length === 1 ? "The script" : "The scripts"} ${slugs.join(", ")}`;
+}
+
+/** A time as the reader's own clock shows it. */
+export function whenInWords(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
