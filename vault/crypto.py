@@ -68,10 +68,12 @@ def decrypt(token: str, name: str) -> str:
         ) from None
 
 
-def rotate(token: str, name: str) -> str:
-    """`token` re-encrypted with the first key (UndecryptableSecret when no key opens it)."""
+def rotate(token: str, name: str, *, from_derived: bool = False) -> str:
+    """`token` re-encrypted with the first key (UndecryptableSecret when no key opens it);
+    `from_derived` also tries the key derived from SECRET_KEY, to move off it."""
+    extra = [derived_key(settings.SECRET_KEY)] if from_derived else []
     try:
-        return fernet().rotate(token.encode("ascii")).decode("ascii")
+        return _fernet(tuple(keys() + extra)).rotate(token.encode("ascii")).decode("ascii")
     except InvalidToken:
         raise UndecryptableSecret(
             f"The secret {name} cannot be decrypted with any key in SECRETS_ENCRYPTION_KEYS."

@@ -141,12 +141,13 @@ def secrets_for_run(*, user, names: Iterable[str]) -> dict[str, str]:
 
 
 @transaction.atomic
-def secrets_rotate() -> tuple[int, list[str]]:
-    """Re-encrypt every value with the first key: (how many were rotated, names no key opens)."""
+def secrets_rotate(*, from_derived: bool = False) -> tuple[int, list[str]]:
+    """Re-encrypt every value with the first key: (how many were rotated, names no key opens).
+    `from_derived`: values encrypted with the key derived from SECRET_KEY are opened too."""
     rotated, failed = 0, []
     for secret in Secret.objects.select_for_update().order_by("name"):
         try:
-            token = crypto.rotate(secret.encrypted_value, secret.name)
+            token = crypto.rotate(secret.encrypted_value, secret.name, from_derived=from_derived)
         except crypto.UndecryptableSecret:
             failed.append(secret.name)
             continue

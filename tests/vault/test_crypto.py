@@ -119,3 +119,15 @@ def test_new_key_prints_a_usable_key():
     result = manage("rotate_secrets", "--new-key", SECRET_KEY="x" * 50)
     assert result.returncode == 0, result.stderr
     Fernet(result.stdout.strip().encode())
+
+
+def test_from_derived_moves_values_off_the_key_derived_from_secret_key(owner, settings):
+    settings.SECRETS_ENCRYPTION_KEYS = []
+    services.secret_create(actor=owner, name="CRM_TOKEN", value=VALUE)
+    new = Fernet.generate_key().decode()
+    settings.SECRETS_ENCRYPTION_KEYS = [new]
+    with pytest.raises(CommandError, match="CRM_TOKEN"):
+        call_command("rotate_secrets", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("rotate_secrets", "--from-derived", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    settings.SECRET_KEY = "a-new-secret-key"  # the derived key changes: nothing depends on it
+    assert services.secrets_for_run(user=owner, names=["CRM_TOKEN"]) == {"CRM_TOKEN": VALUE}

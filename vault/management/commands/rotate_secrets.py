@@ -15,12 +15,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--new-key", action="store_true", help="Print a new random key and change nothing."
         )
+        parser.add_argument(
+            "--from-derived",
+            action="store_true",
+            help="Also open values encrypted with the key derived from SECRET_KEY (the default "
+            "before SECRETS_ENCRYPTION_KEYS was set).",
+        )
 
-    def handle(self, *args, new_key: bool = False, **options):
+    def handle(self, *args, new_key: bool = False, from_derived: bool = False, **options):
         if new_key:
             self.stdout.write(crypto.new_key())
             return
-        rotated, failed = services.secrets_rotate()
+        rotated, failed = services.secrets_rotate(from_derived=from_derived)
         self.stdout.write(f"{rotated} secrets re-encrypted with the first key.")
         if failed:
             raise CommandError(
