@@ -165,3 +165,73 @@ def test_the_script_shows_the_names_it_declares_and_the_secret_the_scripts_decla
     assert client.get("/api/secrets/CRM_TOKEN/").json()["declared_by"] == ["leaky"]
     listed = {s["name"]: s["declared_by"] for s in client.get("/api/secrets/").json()["results"]}
     assert listed == {"CRM_TOKEN": ["leaky"], "ERP_TOKEN": []}
+
+
+HOLDER = '''
+    """Hold a secret
+
+    Keeps CRM_TOKEN in its environment for a few seconds.
+    """
+    import time
+
+    POLICY = "authenticated"
+    SECRETS = ["CRM_TOKEN"]
+
+    def main():
+        time.sleep(4)
+        return "done"
+'''
+
+SNOOP = '''
+    """Snoop
+
+    Looks for other runs' environments in /proc while they run.
+    """
+    import os
+    import time
+
+    POLICY = "authenticated"
+
+    def main(value: str):
+        found, readable = [], 0
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                pids = [p for p in os.listdir("/proc") if p.isdigit()]
+            except OSError:
+                pids = []
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/environ", "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                readable += 1
+                if value.encode() in data:
+                    found.append(pid)
+            time.sleep(0.05)
+        return {"found": found, "readable": readable}
+'''
+
+
+def test_another_run_cannot_read_a_running_secret_from_proc(
+    vault_catalog, users, bearer_client, start_worker
+):
+    from scripts_api import landlock
+
+    if not landlock.abi_version():
+        pytest.skip("without Landlock, runs of one uid can read each other's /proc/<pid>/environ")
+    (vault_catalog / "holder.py").write_text(textwrap.dedent(HOLDER))
+    (vault_catalog / "snoop.py").write_text(textwrap.dedent(SNOOP))
+    assert not scripts_sync().rejected
+    start_worker(SECRETS_ENCRYPTION_KEYS=KEY)
+    start_worker(SECRETS_ENCRYPTION_KEYS=KEY)
+    client = bearer_client(users[Level.READ_ONLY])
+    holder = client.post("/api/scripts/holder/runs/").json()["id"]
+    wait_for(lambda: Run.objects.get(pk=holder).status == "running")
+    # The attacker knows the value here only so that the test can look for it.
+    snoop = client.post("/api/scripts/snoop/runs/?wait=20", {"params": {"value": VALUE}}, "json")
+    run = snoop.json()
+    assert run["status"] == "succeeded", run
+    assert run["result"]["found"] == [], run["result"]
+    assert client.get(f"/api/runs/{holder}/?wait=20").json()["status"] == "succeeded"
