@@ -10,6 +10,8 @@ from vault.names import name_problem
 
 # An environment variable holds at most 128 KiB on Linux; secrets are far shorter.
 MAX_VALUE_LENGTH = 16384
+# Every occurrence of a value is masked in runs' output: a shorter one would mask ordinary text.
+MIN_VALUE_LENGTH = 4
 
 
 class SecretSerializer(serializers.ModelSerializer):
@@ -50,14 +52,27 @@ class SecretSerializer(serializers.ModelSerializer):
 class SecretValueField(serializers.CharField):
     """A secret's value: text only, kept exactly as given (no trimming), never rendered."""
 
+    default_error_messages = {
+        "min_length": f"A value has at least {MIN_VALUE_LENGTH} characters, not only spaces: "
+        "every occurrence of it is masked in runs' output.",
+    }
+
     def __init__(self, **kwargs):
-        kwargs.update(write_only=True, trim_whitespace=False, max_length=MAX_VALUE_LENGTH)
+        kwargs.update(
+            write_only=True,
+            trim_whitespace=False,
+            min_length=MIN_VALUE_LENGTH,
+            max_length=MAX_VALUE_LENGTH,
+        )
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data)
+        value = super().to_internal_value(data)
+        if len(value) < MIN_VALUE_LENGTH or not value.strip():
+            self.fail("min_length")
+        return value
 
 
 class SecretCreateSerializer(serializers.Serializer):
