@@ -1,5 +1,7 @@
 """The secrets page: an admin adds a secret, sees it listed without its value, and deletes it."""
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.web.browser import needs_chromium, sign_in
@@ -48,3 +50,25 @@ def test_a_read_write_user_is_told_the_page_is_not_for_them(page, users):
         "Managing secrets is for admins and owners."
     )
     expect(page.locator("#nav-secrets")).to_be_hidden()
+
+
+def test_a_run_page_shows_the_secret_masked_and_never_its_value(page, users, catalog):
+    from scripts_api.execution import run_execute
+    from scripts_api.services import scripts_sync
+    from vault.services import secret_create
+
+    (catalog / "show_token.py").write_text(
+        '"""Show the token"""\nimport os\nPOLICY = "authenticated"\nSECRETS = ["CRM_TOKEN"]\n\n'
+        'def main():\n    print("token:", os.environ["CRM_TOKEN"])\n'
+        '    return {"token": os.environ["CRM_TOKEN"]}\n'
+    )
+    assert not scripts_sync().rejected
+    owner = users[Level.OWNER]
+    secret_create(actor=owner, name="CRM_TOKEN", value=VALUE, policy="authenticated")
+    sign_in(page, users[Level.READ_ONLY], then="/scripts/show-token")
+    page.get_by_role("button", name=re.compile("^Run")).click()
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    run_execute(run_id=page.url.rsplit("/", 1)[1])
+    expect(page.locator("#stdout")).to_have_text("token: [secret CRM_TOKEN]\n", timeout=20_000)
+    expect(page.locator("#content")).to_contain_text("[secret CRM_TOKEN]")
+    assert VALUE not in page.content()
