@@ -4,6 +4,7 @@ Rules that stop an admin from widening an owner's secret: a user changes or dele
 secrets whose policy they satisfy, and gives a secret only a policy they satisfy themselves.
 """
 
+import logging
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
@@ -14,6 +15,9 @@ from simple_rbas.exceptions import Conflict
 from users import roles
 from vault import crypto
 from vault.models import DEFAULT_POLICY, Secret
+
+# Names, policies and who acted: never a value.
+logger = logging.getLogger(__name__)
 
 
 class SecretUnavailable(Exception):
@@ -45,7 +49,7 @@ def secret_create(
     now = timezone.now()
     try:
         with transaction.atomic():
-            return Secret.objects.create(
+            secret = Secret.objects.create(
                 name=name,
                 encrypted_value=crypto.encrypt(value),
                 description=description,
@@ -60,6 +64,8 @@ def secret_create(
         raise exceptions.ValidationError(
             {"name": [f"A secret named {name} already exists."]}, code="unique"
         ) from None
+    logger.info("Secret %s created by user %s (policy %s).", name, actor.pk, policy)
+    return secret
 
 
 def secret_update(
@@ -83,6 +89,9 @@ def secret_update(
         secret.value_changed_at = now
     secret.updated_by, secret.updated_at = actor, now
     secret.save()
+    changed = [n for n, v in (("value", value), ("description", description), ("policy", policy))
+               if v is not None]  # fmt: skip
+    logger.info("Secret %s: %s changed by user %s.", secret.name, ", ".join(changed), actor.pk)
     return secret
 
 
@@ -90,6 +99,7 @@ def secret_delete(*, actor, secret: Secret) -> None:
     """Delete a secret; scripts declaring it cannot run until it exists again."""
     _check_may_manage(actor, secret)
     secret.delete()
+    logger.info("Secret %s deleted by user %s.", secret.name, actor.pk)
 
 
 def secrets_check_run(*, user, names: Iterable[str]) -> None:

@@ -47,6 +47,8 @@ def test_an_admin_stores_a_secret_and_no_answer_shows_its_value(admin, caplog):
         assert answer.status_code in (200, 201), answer.content
         assert VALUE not in answer.content.decode()
     assert VALUE not in caplog.text
+    assert "Secret CRM_TOKEN created by user" in caplog.text
+    assert "Secret CRM_TOKEN: value changed by user" in caplog.text
     assert admin.get("/api/secrets/").json()["results"][0]["description"] == "new words"
 
 
