@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from scripts_api import artifacts, lifecycle
+from scripts_api import artifacts, lifecycle, versions
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
@@ -145,9 +145,10 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) ->
 def _execute(run: Run, worker_id: str, workdir: Path):
     """Run the script in the sandbox: its outcome and the artifacts to keep. Never raises
     (but for SystemExit and KeyboardInterrupt): a failure of the worker is the run's outcome."""
-    script = run.script
-    if not script.is_published:
+    if not run.script.is_published:
         return _failed("The script is no longer published."), [], []
+    script = versions.version_to_run(run)
+    run.script_version = script.version  # what `_save` records: the version that ran
     spec = RunSpec(
         source=script.source,
         filename=script.filename,
@@ -225,7 +226,7 @@ def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
             pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id
         ).update(
             **fields,
-            script_version=run.script.version,
+            script_version=run.script_version,
             finished_at=timezone.now(),
             heartbeat_at=None,
         )

@@ -17,9 +17,15 @@ def folder(tmp_path, settings):
     return tmp_path
 
 
-def sync() -> str:
+def sync(expect_rejections: bool = False) -> str:
+    """Run `sync_scripts`; it exits with status 3 exactly when a file was rejected."""
     out = StringIO()
-    call_command("sync_scripts", stdout=out)
+    if expect_rejections:
+        with pytest.raises(SystemExit) as exited:
+            call_command("sync_scripts", stdout=out)
+        assert exited.value.code == 3
+    else:
+        call_command("sync_scripts", stdout=out)
     return out.getvalue()
 
 
@@ -38,7 +44,7 @@ def test_it_adds_updates_unpublishes_and_reports(folder, db, make_user):
     (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha two"))
     (folder / "beta.py").unlink()
     (folder / "gamma.py").write_text('"""Gamma"""\ndef main(): pass\n')
-    output = sync()
+    output = sync(expect_rejections=True)
     assert "updated alpha" in output
     assert "unpublished beta" in output
     assert "rejected gamma.py: POLICY is missing" in output
@@ -49,6 +55,7 @@ def test_it_adds_updates_unpublishes_and_reports(folder, db, make_user):
     assert Run.objects.get(pk=run.pk).script_version == first_version  # history kept
 
     (folder / "beta.py").write_text(SCRIPT.format(title="Beta"))
+    (folder / "gamma.py").unlink()
     assert "updated beta" in sync()
     assert Script.objects.get(slug="beta").is_published
 
@@ -71,21 +78,25 @@ def test_an_unchanged_file_read_differently_by_a_newer_catalog_is_updated(folder
     assert "0 added, 0 updated" in sync()
 
 
-def test_a_script_that_becomes_invalid_is_unpublished_with_the_reason(folder, db):
+def test_a_script_that_becomes_invalid_keeps_its_last_good_version(folder, db):
     (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha"))
     sync()
+    good = Script.objects.get(slug="alpha").version
     (folder / "alpha.py").write_text('"""Alpha"""\nPOLICY = "nobody"\ndef main(): pass\n')
-    assert "unpublished alpha" in sync()
+    output = sync(expect_rejections=True)
+    assert "unpublished alpha" not in output
+    assert f"kept alpha at its last good version {good}" in output
     alpha = Script.objects.get(slug="alpha")
-    assert not alpha.is_published
-    assert "not a policy" in alpha.rejection
+    assert alpha.is_published and alpha.version == good and alpha.title == "Alpha"
+    [problem] = alpha.problems
+    assert "not a policy" in problem["message"]
 
 
 def test_a_file_nested_too_deeply_for_python_is_reported_and_the_others_published(folder, db):
     (folder / "alpha.py").write_text(SCRIPT.format(title="Alpha"))
     deep = '"""Deep"""\nPOLICY = "authenticated"\nx = 1' + " + 1" * 200_000
     (folder / "deep.py").write_text(deep)
-    report = sync()
+    report = sync(expect_rejections=True)
     assert "added alpha" in report
     assert "rejected deep.py: Python cannot parse the file: it is nested too deeply." in report
     assert Script.objects.filter(slug="alpha", is_published=True).exists()
