@@ -15,6 +15,10 @@ async function main() {
         element("h2", {}, link),
         element("p", { text: script.description || "No description." }),
         element("p", { class: "muted", text: `Who may run it: ${policyInWords(script.policy)}` }),
+        (script.problems || []).length ? element("p", {
+          class: "notice problems",
+          text: "Its newest edit was rejected; the last good version still runs. See the script's page.",
+        }) : "",
       ),
     );
   }
