@@ -80,6 +80,23 @@ class ScriptVersion(models.Model):
         return f"{self.script_id} {self.version}"
 
 
+class RejectedFile(models.Model):
+    """A file of the scripts folder that the last `sync_scripts` rejected, and why: a new file
+    that never parsed (so no Script shows it) as well as a broken edit of a published one."""
+
+    filename = models.CharField(max_length=255, unique=True)
+    slug = models.CharField(max_length=255)
+    message = models.TextField()
+    version = models.CharField(max_length=64, blank=True)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["filename"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class RunStatus(models.TextChoices):
     """Where a run is in its life."""
 

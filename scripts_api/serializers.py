@@ -4,7 +4,7 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scripts_api.models import Run, RunStatus, Script, ScriptVersion
+from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from simple_rbas.api import MAX_DATABASE_INTEGER
 from users import roles
 
@@ -83,6 +83,23 @@ class ScriptVersionDetailSerializer(ScriptVersionSerializer):
 
     def get_diff(self, version: ScriptVersion) -> str | None:
         return self.context.get("diff")
+
+
+class RejectedFileSerializer(serializers.ModelSerializer):
+    """A file of the scripts folder the last sync rejected. `published`: a script of that slug
+    is published (at its last good version, the rejected edit being its problem); false for a
+    file that never passed."""
+
+    file = serializers.CharField(source="filename", read_only=True)
+    published = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RejectedFile
+        fields = ["file", "slug", "message", "version", "since", "published"]
+        read_only_fields = fields
+
+    def get_published(self, rejected: RejectedFile) -> bool:
+        return rejected.slug in self.context["published"]
 
 
 class CompareSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from scripts_api import catalog
-from scripts_api.models import Run, RunStatus, Script, ScriptVersion
+from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
 from scripts_api.tasks import execute_run
 from scripts_api.wakeup import notify_queued
@@ -114,7 +114,29 @@ def scripts_sync(*, directory=None) -> SyncReport:
             script.updated_at = now
             script.save(update_fields=["is_published", "rejection", "problems", "updated_at"])
             report.unpublished.append(slug)
+    _record_rejected_files(found, now)
     return report
+
+
+def _record_rejected_files(found: catalog.CatalogScan, now) -> None:
+    """Keep the rejected files of this scan (and only those) as `RejectedFile` rows; a file
+    rejected for the same content and reason as before keeps its `since`."""
+    RejectedFile.objects.exclude(filename__in=list(found.rejected)).delete()
+    kept = {row.filename: row for row in RejectedFile.objects.all()}
+    for name, message in found.rejected.items():
+        version = found.rejected_versions.get(name, "")
+        row = kept.get(name)
+        if row is None:
+            RejectedFile.objects.create(
+                filename=name,
+                slug=catalog.slug_for(Path(name)),
+                message=message,
+                version=version,
+                since=now,
+            )
+        elif (row.message, row.version) != (message, version):
+            row.message, row.version, row.since = message, version, now
+            row.save(update_fields=["message", "version", "since"])
 
 
 def _keep_last_good(script: Script, found: catalog.CatalogScan, name: str, now) -> None:

@@ -11,6 +11,7 @@ register_converter(VersionConverter, "version")
 
 urlpatterns = [
     path("scripts/", views.ScriptListView.as_view(), name="script-list"),
+    path("script-problems/", views.RejectedFileListView.as_view(), name="script-problems"),
     path("scripts/<slug:slug>/", views.ScriptDetailView.as_view(), name="script-detail"),
     path("scripts/<slug:slug>/runs/", views.ScriptRunView.as_view(), name="script-run"),
     path(

@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scripts_api import artifacts, selectors, services, versions
-from scripts_api.models import RunStatus
+from scripts_api.models import RejectedFile, RunStatus, Script
 from scripts_api.serializers import (
     CompareSerializer,
+    RejectedFileSerializer,
     RunFilterSerializer,
     RunRequestSerializer,
     RunSerializer,
@@ -65,6 +66,29 @@ class ScriptDetailView(APIView):
     def get(self, request, slug: str):
         script = selectors.script_for(request.user, slug)
         return Response(ScriptSerializer(script, context={"request": request}).data)
+
+
+class RejectedFileListView(GenericAPIView):
+    """The files the last `sync_scripts` rejected, and why (`admin` policy)."""
+
+    required_policy = "admin"
+    serializer_class = RejectedFileSerializer
+
+    @extend_schema(
+        tags=["scripts"],
+        summary="Script files the last sync rejected, new ones included (admin policy)",
+        parameters=PAGE_PARAMETERS,
+        responses={200: RejectedFileSerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(RejectedFile.objects.order_by("filename"))
+        published = set(
+            Script.objects.filter(is_published=True, slug__in=[r.slug for r in page]).values_list(
+                "slug", flat=True
+            )
+        )
+        data = RejectedFileSerializer(page, many=True, context={"published": published}).data
+        return self.get_paginated_response(data)
 
 
 class ScriptVersionListView(GenericAPIView):

@@ -176,3 +176,28 @@ def test_a_queued_run_of_a_version_no_longer_kept_runs_the_current_one(
     run_queued_tasks()
     run = Run.objects.get(pk=run_id)
     assert run.status == RunStatus.SUCCEEDED and run.script_version == current
+
+
+def test_admins_see_every_rejected_file_new_ones_included(folder, db, users, bearer_client):
+    publish(folder, "good")
+    (folder / "echo.py").write_text(BROKEN)
+    (folder / "fresh.py").write_text('"""Fresh"""\ndef main():\n    pass\n')
+    scripts_sync()
+    admin = bearer_client(users[Level.ADMIN])
+    body = admin.get("/api/script-problems/").json()
+    assert body["count"] == 2
+    echo, fresh = body["results"]
+    assert (echo["file"], echo["slug"], echo["published"]) == ("echo.py", "echo", True)
+    assert echo["message"].startswith("Python cannot parse the file")
+    assert (fresh["file"], fresh["slug"], fresh["published"]) == ("fresh.py", "fresh", False)
+    assert fresh["message"].startswith("POLICY is missing")
+    since = fresh["since"]
+
+    scripts_sync()  # the same problems: `since` stays
+    assert admin.get("/api/script-problems/").json()["results"][1]["since"] == since
+    for level in (Level.WRITE, Level.READ_ONLY, Level.INVESTOR):
+        assert bearer_client(users[level]).get("/api/script-problems/").status_code == 403
+
+    (folder / "fresh.py").unlink()
+    publish(folder, "fixed")
+    assert admin.get("/api/script-problems/").json()["count"] == 0
