@@ -46,9 +46,17 @@ def test_an_admin_sees_the_rejected_edit_and_the_differences_between_versions(
         ["+    greeting = f\"Good morning, {name}{'!' if excited else '.'}\""]
     )
 
+    (catalog / "fresh.py").write_text('"""Fresh"""\ndef main():\n    pass\n')
+    scripts_sync()
     page.goto("/")
     card = page.locator(".card", has_text="Say hello")
     expect(card.locator(".notice")).to_contain_text("Its newest edit was rejected")
+    rejected = page.locator("#rejected-files li")
+    expect(rejected).to_have_count(2)
+    expect(rejected.nth(0)).to_contain_text("fresh.py: POLICY is missing")
+    expect(rejected.nth(0)).to_contain_text("(not published)")
+    expect(rejected.nth(1)).to_contain_text("hello.py: Python cannot parse the file")
+    expect(rejected.nth(1)).to_contain_text("the last good version is still published")
     assert page.console_errors == []
 
     reader = open_page()
@@ -57,6 +65,8 @@ def test_an_admin_sees_the_rejected_edit_and_the_differences_between_versions(
     expect(reader.locator("#script-problems")).to_be_hidden()
     reader.goto("/")
     expect(reader.locator(".card", has_text="Say hello").locator(".notice")).to_have_count(0)
+    expect(reader.locator("#rejected-section")).to_be_hidden()
+    assert reader.console_errors == []
 
 
 def test_a_run_links_to_the_source_it_ran(page, users, catalog, start_worker):
