@@ -102,3 +102,21 @@ def test_the_users_page_and_the_limited_panel_are_accessible(scan, users, make_u
     scan.page.context.clear_cookies()
     sign_in(scan.page, limited)
     scan(None, "#verify-email-panel:not([hidden])")
+
+
+def test_a_scripts_versions_problems_and_diff_are_accessible(scan, users, catalog):
+    from scripts_api.models import Script
+    from scripts_api.services import scripts_sync
+
+    first = Script.objects.get(slug="hello").version
+    hello = catalog / "hello.py"
+    hello.write_text(hello.read_text().replace("Hello,", "Hi,"))
+    scripts_sync()
+    hello.write_text(hello.read_text().replace("def main(", "def main(:"))
+    (catalog / "fresh.py").write_text('"""Fresh"""\ndef main():\n    pass\n')
+    scripts_sync()
+    sign_in(scan.page, users[Level.ADMIN])
+    scan(None, "#rejected-section:not([hidden])")
+    scan(f"/scripts/hello?version={first}", "#source-section:not([hidden])")
+    scan.page.get_by_role("button", name="Show the differences").click()
+    scan(None, "#diff .diff-add")
