@@ -24,7 +24,14 @@ if ! "$PYTHON" manage.py migrate --noinput; then
 fi
 "$PYTHON" manage.py createcachetable
 "$PYTHON" manage.py ensure_owner
-"$PYTHON" manage.py sync_scripts
+# Status 3: a file was rejected. The service starts anyway: a script whose edit broke keeps its
+# last good version, and the problem shows on its page. Any other failure stops start-up.
+sync_status=0
+"$PYTHON" manage.py sync_scripts || sync_status=$?
+if [ "$sync_status" -ne 0 ] && [ "$sync_status" -ne 3 ]; then
+    echo "run_web.sh: sync_scripts failed (status $sync_status), so the service is not started." >&2
+    exit "$sync_status"
+fi
 "$PYTHON" manage.py purge_login_sessions
 "$PYTHON" manage.py clearsessions
 # Queue bookkeeping only: the runs themselves (and their history) are kept in scripts_api_run.

@@ -20,7 +20,7 @@ def main(
     plan: Literal["starter", "team", "enterprise"],
     seats: int,
     start_date: datetime.date,
-    addons: list[str] = [],  # noqa: B006 - a literal default is how the schema learns it
+    addons: list[str] | None = None,
     annual: bool = True,
     discount_code: str = "",
 ) -> dict:
@@ -35,6 +35,7 @@ def main(
         annual: Annual billing. Twelve months for the price of ten.
         discount_code: Discount code. A valid code takes another 10 % off.
     """
+    addons = addons or []
     if seats < 1:
         raise ValueError("seats must be at least 1")
     unknown = sorted(set(addons) - set(ADDON_MONTHLY_PRICE))

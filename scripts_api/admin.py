@@ -8,7 +8,7 @@ would falsify the history. Runs can be cancelled from the list. A run's page lis
 from django.contrib import admin, messages
 
 from scripts_api import services
-from scripts_api.models import Artifact, Run, Script
+from scripts_api.models import Artifact, Run, Script, ScriptVersion
 from simple_rbas.exceptions import Conflict
 
 
@@ -30,6 +30,19 @@ class ScriptAdmin(ReadOnlyAdmin):
     list_display = ["slug", "title", "policy_label", "version", "is_published", "updated_at"]
     list_filter = ["is_published"]
     search_fields = ["slug", "title", "description"]
+
+
+@admin.register(ScriptVersion)
+class ScriptVersionAdmin(ReadOnlyAdmin):
+    """Every published version of every script, with its source on its own page."""
+
+    list_display = ["script", "version", "title", "published_at", "created_at"]
+    list_filter = ["script"]
+    search_fields = ["script__slug", "version", "title"]
+    list_select_related = ["script"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("source")
 
 
 class ArtifactInline(admin.TabularInline):

@@ -5,6 +5,7 @@ raises `ScriptRejected` with a reason a script author can act on.
 """
 
 import ast
+import datetime
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ SIMPLE_TYPES: dict[str, dict] = {
     "list[int]": {"type": "array", "items": {"type": "integer"}},
 }
 LITERAL_NAMES = {"Literal", "typing.Literal"}
+OPTIONAL_NAMES = {"Optional", "typing.Optional"}
 
 
 class ScriptRejected(Exception):
@@ -128,9 +130,25 @@ def _bounded_int(constants, name: str, default: int, low: int, high: int) -> int
     return value
 
 
+def _without_none(annotation: ast.expr) -> ast.expr | None:
+    """`X` of `X | None`, `None | X`, `Optional[X]` or `typing.Optional[X]`; else None."""
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [annotation.left, annotation.right]
+        nones = [s for s in sides if isinstance(s, ast.Constant) and s.value is None]
+        if len(nones) == 1:
+            return next(s for s in sides if s is not nones[0])
+    if isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) in OPTIONAL_NAMES:
+        return annotation.slice
+    return None
+
+
 def _annotation_schema(annotation: ast.expr | None, name: str) -> dict:
     if annotation is None:
         raise ScriptRejected(f"Parameter '{name}' has no type annotation.")
+    inner = _without_none(annotation)
+    if inner is not None:
+        # The parameter may be null (OpenAPI's `nullable`: `type` stays one name for clients).
+        return {**_annotation_schema(inner, name), "nullable": True}
     if isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) in LITERAL_NAMES:
         values = _literal(annotation.slice, f"The Literal of '{name}'")
         values = list(values) if isinstance(values, tuple) else [values]
@@ -152,13 +170,47 @@ def _default_fits(schema: dict, value) -> bool:
         return value in schema["enum"]
     kind = schema["type"]
     if schema.get("format") == "date":
-        return False  # a date literal cannot be written; use None
+        return False  # only `datetime.date(...)` gives a date default (see `_date_default`)
     if kind == "array":
         item = {"string": str, "integer": int}[schema["items"]["type"]]
         return isinstance(value, list) and all(type(v) is item for v in value)
     if kind == "number":
         return type(value) in (int, float)
     return type(value) is {"string": str, "integer": int, "boolean": bool}[kind]
+
+
+def _date_default(node: ast.expr, name: str, date_names: set[str]) -> str | None:
+    """`datetime.date(2024, 1, 31)` (or `date(...)`, imported) as "2024-01-31"; None when the
+    default is not such a call. A call that is not a real date rejects the file."""
+    if not isinstance(node, ast.Call) or ast.unparse(node.func) not in date_names:
+        return None
+    what = f"The default of '{name}'"
+    args = [_literal(arg, what) for arg in node.args]
+    try:
+        keywords = {kw.arg: _literal(kw.value, what) for kw in node.keywords if kw.arg}
+        if len(keywords) != len(node.keywords) or not all(
+            type(v) is int for v in [*args, *keywords.values()]
+        ):
+            raise TypeError("the year, month and day must be integers")
+        return datetime.date(*args, **keywords).isoformat()
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ScriptRejected(f"{what} is not a date: {error}.") from None
+
+
+def _date_names(tree: ast.Module) -> set[str]:
+    """How this file may call `datetime.date`, by its top-level imports: `datetime.date` after
+    `import datetime`, `date` (or its alias) after `from datetime import date`."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {
+                f"{alias.asname or 'datetime'}.date"
+                for alias in node.names
+                if alias.name == "datetime"
+            }
+        elif isinstance(node, ast.ImportFrom) and node.module == "datetime" and not node.level:
+            names |= {alias.asname or alias.name for alias in node.names if alias.name == "date"}
+    return names
 
 
 def _params_schema(tree: ast.Module) -> dict:
@@ -180,6 +232,7 @@ def _params_schema(tree: ast.Module) -> dict:
             f"main's docstring documents {', '.join(unknown)}, which main does not take."
         )
     properties, required = {}, []
+    date_names = _date_names(tree)
     for param, default in zip(params, defaults, strict=True):
         title, description = docstrings.label_and_help(param.arg, texts.get(param.arg))
         schema = {"title": title, **_annotation_schema(param.annotation, param.arg)}
@@ -187,6 +240,10 @@ def _params_schema(tree: ast.Module) -> dict:
             schema["description"] = description
         if default is None:
             required.append(param.arg)
+        elif schema.get("format") == "date" and (
+            date := _date_default(default, param.arg, date_names)
+        ):
+            schema["default"] = date
         else:
             value = _literal(default, f"The default of '{param.arg}'")
             if value is not None:
@@ -248,6 +305,8 @@ class CatalogScan:
 
     scripts: list[ScriptSpec] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
+    # The version of each rejected file's content ("" when it cannot be read).
+    rejected_versions: dict[str, str] = field(default_factory=dict)
 
 
 def scan(directory: Path | None = None) -> CatalogScan:
@@ -261,4 +320,12 @@ def scan(directory: Path | None = None) -> CatalogScan:
             result.scripts.append(parse_script(path))
         except ScriptRejected as error:
             result.rejected[path.name] = str(error)
+            result.rejected_versions[path.name] = _version_of(path)
     return result
+
+
+def _version_of(path: Path) -> str:
+    try:
+        return script_version(path.read_bytes())
+    except OSError:
+        return ""

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from scripts_api import artifacts, lifecycle
+from scripts_api import artifacts, lifecycle, versions
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
@@ -148,12 +148,16 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) ->
 def _execute(run: Run, worker_id: str, workdir: Path):
     """Run the script in the sandbox: its outcome and the artifacts to keep. Never raises
     (but for SystemExit and KeyboardInterrupt): a failure of the worker is the run's outcome."""
-    script = run.script
-    if not script.is_published:
+    if not run.script.is_published:
         return _failed("The script is no longer published."), [], []
+    script = versions.version_to_run(run)
+    run.script_version = script.version  # what `_save` records: the version that ran
     try:
         # Exactly the declared secrets, checked again: one may have changed since the queueing.
-        secret_values = vault_services.secrets_for_run(user=run.user, names=script.secrets)
+        secret_values = call_until_available(
+            lambda: vault_services.secrets_for_run(user=run.user, names=script.secrets),
+            what=f"reading the secrets of run {run.pk}",
+        )
     except vault_services.SecretUnavailable as error:
         return _failed(f"The run cannot have its secrets: {error}"), [], []
     except Exception as error:
@@ -259,7 +263,7 @@ def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
             pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id
         ).update(
             **fields,
-            script_version=run.script.version,
+            script_version=run.script_version,
             finished_at=timezone.now(),
             heartbeat_at=None,
         )

@@ -29,6 +29,9 @@ class Script(models.Model):
     secrets = models.JSONField(default=list, blank=True)
     is_published = models.BooleanField(default=True, db_index=True)
     rejection = models.TextField(blank=True)
+    # Why the file's newest content was rejected while this (last good) version stays
+    # published: [{"message", "version", "since"}], empty once a good version comes.
+    problems = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -48,6 +51,53 @@ class Script(models.Model):
     def policy_label(self) -> str:
         """The policy as people read it: a name, or the level keys joined."""
         return self.policy if isinstance(self.policy, str) else ", ".join(self.policy)
+
+
+class ScriptVersion(models.Model):
+    """One distinct published content of a script: its source and what the catalog read."""
+
+    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=64)
+    source = models.TextField()
+    filename = models.CharField(max_length=120)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    policy = models.JSONField()
+    params_schema = models.JSONField()
+    timeout_seconds = models.PositiveIntegerField()
+    memory_mb = models.PositiveIntegerField()
+    secrets = models.JSONField(default=list)
+    # First published; `published_at` moves when the version becomes the current one again.
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["script", "version"], name="scripts_api_scriptversion_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.script_id} {self.version}"
+
+
+class RejectedFile(models.Model):
+    """A file of the scripts folder that the last `sync_scripts` rejected, and why: a new file
+    that never parsed (so no Script shows it) as well as a broken edit of a published one."""
+
+    filename = models.CharField(max_length=255, unique=True)
+    slug = models.CharField(max_length=255)
+    message = models.TextField()
+    version = models.CharField(max_length=64, blank=True)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["filename"]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class RunStatus(models.TextChoices):

@@ -19,6 +19,8 @@ _TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a numbe
 
 def _check_value(schema: dict, value) -> str | None:
     """The problem with `value` for a parameter of `schema`, or None when it fits."""
+    if value is None and schema.get("nullable"):
+        return None  # `X | None`, `Optional[X]`: the script receives None
     kind = schema["type"]
     if "enum" in schema:
         fits = any(type(value) is type(option) and value == option for option in schema["enum"])

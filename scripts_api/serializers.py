@@ -1,11 +1,12 @@
 """Shapes of the script and run endpoints (API.md: Scripts)."""
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scripts_api.models import Run, RunStatus, Script
+from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from simple_rbas.api import MAX_DATABASE_INTEGER
+from users import roles
 
 
 class ScriptSerializer(serializers.ModelSerializer):
@@ -25,8 +26,97 @@ class ScriptSerializer(serializers.ModelSerializer):
             "version",
             "updated_at",
             "secrets",
+            "problems",
         ]
         read_only_fields = fields
+
+    problems = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_problems(self, script: Script) -> list[dict]:
+        """Why the file's newest content was rejected ({"message", "version", "since"}), for
+        callers under the `admin` policy; always empty for everyone else."""
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not roles.allows("admin", getattr(user, "level", None)):
+            return []
+        return script.problems
+
+
+class ScriptVersionSerializer(serializers.ModelSerializer):
+    """One published version of a script, as the list shows it (no source)."""
+
+    current = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScriptVersion
+        fields = [
+            "version",
+            "current",
+            "title",
+            "description",
+            "policy",
+            "params_schema",
+            "timeout_seconds",
+            "created_at",
+            "published_at",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_current(self, version: ScriptVersion) -> bool:
+        return version.version == self.context["script"].version
+
+    def get_url(self, version: ScriptVersion) -> str:
+        return _absolute(
+            self.context.get("request"), _version_path(self.context["script"].slug, version.version)
+        )
+
+
+class ScriptVersionDetailSerializer(ScriptVersionSerializer):
+    """One version with its source; `diff` is the unified diff from `?compare=<version>`'s
+    source to this one (null without `compare`)."""
+
+    diff = serializers.SerializerMethodField()
+
+    class Meta(ScriptVersionSerializer.Meta):
+        fields = [*ScriptVersionSerializer.Meta.fields, "filename", "source", "diff"]
+        read_only_fields = fields
+
+    def get_diff(self, version: ScriptVersion) -> str | None:
+        return self.context.get("diff")
+
+
+class RejectedFileSerializer(serializers.ModelSerializer):
+    """A file of the scripts folder the last sync rejected. `published`: a script of that slug
+    is published (at its last good version, the rejected edit being its problem); false for a
+    file that never passed."""
+
+    file = serializers.CharField(source="filename", read_only=True)
+    published = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RejectedFile
+        fields = ["file", "slug", "message", "version", "since", "published"]
+        read_only_fields = fields
+
+    def get_published(self, rejected: RejectedFile) -> bool:
+        return rejected.slug in self.context["published"]
+
+
+class CompareSerializer(serializers.Serializer):
+    """`?compare=<version>`: the other version of a diff."""
+
+    compare = serializers.RegexField(r"^[0-9a-f]{1,64}$", required=False)
+
+
+def _version_path(slug: str, version: str) -> str:
+    return reverse("script-version", kwargs={"slug": slug, "version": version})
+
+
+def _absolute(request, path: str) -> str:
+    return request.build_absolute_uri(path) if request else path
 
 
 class RunArtifactSerializer(serializers.Serializer):
@@ -87,6 +177,15 @@ class RunSerializer(RunSummarySerializer):
     result = serializers.JSONField(read_only=True)
     stdout = serializers.CharField(read_only=True)
     stderr = serializers.CharField(read_only=True)
+    source_url = serializers.SerializerMethodField()
+
+    def get_source_url(self, run: Run) -> str | None:
+        """The version of the script this run ran (or, queued, will run), with its source."""
+        try:
+            path = _version_path(run.script.slug, run.script_version)
+        except NoReverseMatch:  # not a version the catalog wrote
+            return None
+        return _absolute(self.context.get("request"), path)
 
 
 class RunRequestSerializer(serializers.Serializer):

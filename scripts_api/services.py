@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from scripts_api import catalog
-from scripts_api.models import Run, RunStatus, Script
+from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
 from scripts_api.tasks import execute_run
 from scripts_api.wakeup import notify_queued
@@ -28,6 +28,8 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     unpublished: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
+    # Published scripts whose new content was rejected: the last good version stays, by slug.
+    kept: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """One human line per change, for `sync_scripts`."""
@@ -35,62 +37,143 @@ class SyncReport:
         out += [f"updated {slug}" for slug in self.updated]
         out += [f"unpublished {slug}" for slug in self.unpublished]
         out += [f"rejected {name}: {reason}" for name, reason in self.rejected.items()]
+        out += [
+            f"kept {slug} at its last good version {version}: its new content was rejected"
+            for slug, version in self.kept.items()
+        ]
         out.append(
-            f"{len(self.added) + len(self.updated) + len(self.unchanged)} published, "
-            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.added) + len(self.updated) + len(self.unchanged) + len(self.kept)} "
+            f"published, {len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unpublished)} unpublished, {len(self.rejected)} rejected"
         )
         return out
 
 
+def _spec_fields(spec: catalog.ScriptSpec) -> dict:
+    return {
+        "filename": spec.filename,
+        "title": spec.title,
+        "description": spec.description,
+        "policy": spec.policy,
+        "params_schema": spec.params_schema,
+        "timeout_seconds": spec.timeout_seconds,
+        "memory_mb": spec.memory_mb,
+        "version": spec.version,
+        "source": spec.source.decode("utf-8", errors="replace"),
+        "secrets": list(spec.secrets),
+    }
+
+
 @transaction.atomic
 def scripts_sync(*, directory=None) -> SyncReport:
-    """Bring the Script table in line with the scripts folder; run history is never touched."""
+    """Bring the Script table in line with the scripts folder; run history is never touched.
+
+    A published script whose file is now rejected stays published at its last good version,
+    with the rejection in `problems`; a removed file unpublishes its script. Every version
+    published is kept (`ScriptVersion`)."""
     found = catalog.scan(directory)
     report = SyncReport(rejected=found.rejected)
     existing = {script.slug: script for script in Script.objects.select_for_update()}
     now = timezone.now()
     for spec in found.scripts:
-        fields = {
-            "filename": spec.filename,
-            "title": spec.title,
-            "description": spec.description,
-            "policy": spec.policy,
-            "params_schema": spec.params_schema,
-            "timeout_seconds": spec.timeout_seconds,
-            "memory_mb": spec.memory_mb,
-            "version": spec.version,
-            "source": spec.source.decode("utf-8", errors="replace"),
-            "secrets": list(spec.secrets),
-        }
+        fields = _spec_fields(spec)
         script = existing.pop(spec.slug, None)
+        republished = False
         if script is None:
-            Script.objects.create(slug=spec.slug, created_at=now, updated_at=now, **fields)
+            script = Script.objects.create(slug=spec.slug, created_at=now, updated_at=now, **fields)
             report.added.append(spec.slug)
         elif (
             script.version != spec.version
             or not script.is_published
+            or script.problems
             # The same file read by a newer catalog (labels from docstrings, say) updates too.
             or any(getattr(script, name) != value for name, value in fields.items())
         ):
+            republished = script.version != spec.version or not script.is_published
             for name, value in fields.items():
                 setattr(script, name, value)
-            script.is_published, script.rejection, script.updated_at = True, "", now
+            script.is_published, script.rejection, script.problems = True, "", []
+            script.updated_at = now
             script.save()
             report.updated.append(spec.slug)
         else:
             report.unchanged.append(spec.slug)
-    rejected_slugs = {
-        catalog.slug_for(Path(name)): reason for name, reason in found.rejected.items()
-    }
+        script_version_record(script=script, at=now, republished=republished)
+    rejected = {catalog.slug_for(Path(name)): name for name in found.rejected}
     for slug, script in existing.items():
-        if script.is_published:
+        if not script.is_published:
+            if slug in rejected and script.rejection != found.rejected[rejected[slug]]:
+                script.rejection = found.rejected[rejected[slug]]
+                script.save(update_fields=["rejection"])
+            continue
+        if slug in rejected:
+            _keep_last_good(script, found, rejected[slug], now)
+            report.kept[slug] = script.version
+        else:
             script.is_published = False
-            script.rejection = rejected_slugs.get(slug, "The file was removed.")
+            script.rejection = "The file was removed."
+            script.problems = []
             script.updated_at = now
-            script.save(update_fields=["is_published", "rejection", "updated_at"])
+            script.save(update_fields=["is_published", "rejection", "problems", "updated_at"])
             report.unpublished.append(slug)
+    _record_rejected_files(found, now)
     return report
+
+
+def _record_rejected_files(found: catalog.CatalogScan, now) -> None:
+    """Keep the rejected files of this scan (and only those) as `RejectedFile` rows; a file
+    rejected for the same content and reason as before keeps its `since`."""
+    RejectedFile.objects.exclude(filename__in=list(found.rejected)).delete()
+    kept = {row.filename: row for row in RejectedFile.objects.all()}
+    for name, message in found.rejected.items():
+        version = found.rejected_versions.get(name, "")
+        row = kept.get(name)
+        if row is None:
+            RejectedFile.objects.create(
+                filename=name,
+                slug=catalog.slug_for(Path(name)),
+                message=message,
+                version=version,
+                since=now,
+            )
+        elif (row.message, row.version) != (message, version):
+            row.message, row.version, row.since = message, version, now
+            row.save(update_fields=["message", "version", "since"])
+
+
+def _keep_last_good(script: Script, found: catalog.CatalogScan, name: str, now) -> None:
+    """Record on `script` why its file's new content was rejected; it stays as it was."""
+    message, version = found.rejected[name], found.rejected_versions.get(name, "")
+    old = script.problems[0] if script.problems else {}
+    if old.get("message") == message and old.get("version") == version:
+        return  # the same problem as at the last sync: `since` stays
+    script.problems = [{"message": message, "version": version, "since": now.isoformat()}]
+    script.save(update_fields=["problems"])
+
+
+def script_version_record(*, script: Script, at, republished: bool) -> ScriptVersion:
+    """Keep the script's current content as a `ScriptVersion` (one row per distinct version);
+    `republished`: it has just become the current version (again), so it lists first."""
+    fields = {
+        name: getattr(script, name)
+        for name in (
+            "source", "filename", "title", "description", "policy", "params_schema",
+            "timeout_seconds", "memory_mb", "secrets",
+        )
+    }  # fmt: skip
+    version, created = ScriptVersion.objects.get_or_create(
+        script=script,
+        version=script.version,
+        defaults={**fields, "created_at": at, "published_at": at},
+    )
+    changed = [name for name, value in fields.items() if getattr(version, name) != value]
+    if not created and (changed or republished):
+        for name in changed:
+            setattr(version, name, fields[name])
+        if republished:
+            version.published_at = at
+        version.save(update_fields=[*changed, *(["published_at"] if republished else [])])
+    return version
 
 
 def run_create(*, user, script: Script, params) -> Run:

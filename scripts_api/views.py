@@ -11,14 +11,18 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scripts_api import artifacts, selectors, services
-from scripts_api.models import RunStatus
+from scripts_api import artifacts, selectors, services, versions
+from scripts_api.models import RejectedFile, RunStatus, Script
 from scripts_api.serializers import (
+    CompareSerializer,
+    RejectedFileSerializer,
     RunFilterSerializer,
     RunRequestSerializer,
     RunSerializer,
     RunSummarySerializer,
     ScriptSerializer,
+    ScriptVersionDetailSerializer,
+    ScriptVersionSerializer,
     WaitSerializer,
 )
 from simple_rbas.api import query_params, validated
@@ -44,7 +48,8 @@ class ScriptListView(GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(selectors.scripts_for(request.user))
-        return self.get_paginated_response(ScriptSerializer(page, many=True).data)
+        data = ScriptSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
 
 
 class ScriptDetailView(APIView):
@@ -59,7 +64,85 @@ class ScriptDetailView(APIView):
         responses={200: ScriptSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, slug: str):
-        return Response(ScriptSerializer(selectors.script_for(request.user, slug)).data)
+        script = selectors.script_for(request.user, slug)
+        return Response(ScriptSerializer(script, context={"request": request}).data)
+
+
+class RejectedFileListView(GenericAPIView):
+    """The files the last `sync_scripts` rejected, and why (`admin` policy)."""
+
+    required_policy = "admin"
+    serializer_class = RejectedFileSerializer
+
+    @extend_schema(
+        tags=["scripts"],
+        summary="Script files the last sync rejected, new ones included (admin policy)",
+        parameters=PAGE_PARAMETERS,
+        responses={200: RejectedFileSerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(RejectedFile.objects.order_by("filename"))
+        published = set(
+            Script.objects.filter(is_published=True, slug__in=[r.slug for r in page]).values_list(
+                "slug", flat=True
+            )
+        )
+        data = RejectedFileSerializer(page, many=True, context={"published": published}).data
+        return self.get_paginated_response(data)
+
+
+class ScriptVersionListView(GenericAPIView):
+    """The published versions of a script, newest first; who: as the script's detail."""
+
+    required_policy = "authenticated"
+    serializer_class = ScriptVersionSerializer
+
+    @extend_schema(
+        tags=["scripts"],
+        summary="The published versions of a script, newest first",
+        parameters=PAGE_PARAMETERS,
+        responses={200: ScriptVersionSerializer(many=True), **errors(401, 403, 404)},
+    )
+    def get(self, request, slug: str):
+        script = selectors.script_for(request.user, slug)
+        page = self.paginate_queryset(versions.versions_of(script))
+        context = {"request": request, "script": script}
+        return self.get_paginated_response(
+            ScriptVersionSerializer(page, many=True, context=context).data
+        )
+
+
+class ScriptVersionDetailView(APIView):
+    """One version of a script with its source; `?compare=<version>` adds a unified diff from
+    that version to this one."""
+
+    required_policy = "authenticated"
+
+    @extend_schema(
+        tags=["scripts"],
+        summary="One version of a script, with its source (and a diff with ?compare=)",
+        operation_id="api_scripts_versions_detail",
+        parameters=[
+            OpenApiParameter(
+                "compare", str, description="Another version: `diff` goes from it to this one."
+            )
+        ],
+        responses={200: ScriptVersionDetailSerializer, **errors(400, 401, 403, 404)},
+    )
+    def get(self, request, slug: str, version: str):
+        compare = validated(CompareSerializer, query_params(request)).get("compare")
+        script = selectors.script_for(request.user, slug)
+        shown = versions.version_of(script, version)
+        context = {"request": request, "script": script}
+        if compare:
+            try:
+                other = versions.version_of(script, compare)
+            except exceptions.NotFound:
+                raise exceptions.ValidationError(
+                    {"compare": ["No such version of this script."]}, code="unknown_version"
+                ) from None
+            context["diff"] = versions.version_diff(other, shown)
+        return Response(ScriptVersionDetailSerializer(shown, context=context).data)
 
 
 class ScriptRunView(APIView):

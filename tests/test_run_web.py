@@ -202,3 +202,25 @@ def test_two_gunicorn_processes_share_the_login_throttle(database_url, tmp_path)
     # Each process counting alone allowed up to 5 per process; the shared count allows 5.
     assert statuses == [401] * 5 + [429] * 5
     assert "Booting worker" in log.read_text()
+
+
+def test_run_web_starts_even_when_a_script_file_is_rejected(database_url, tmp_path):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "hello.py").write_bytes((ROOT / "scripts" / "hello.py").read_bytes())
+    (scripts / "broken.py").write_text('"""Broken"""\ndef main(:\n    pass\n')
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    env = base_env(
+        PORT=str(port), DATABASE_URL=database_url, EMBEDDED_WORKERS="0", SCRIPTS_DIR=str(scripts)
+    )
+    server = start([str(ROOT / "run_web.sh")], env, log)
+    try:
+        wait_until_up(server, url, log)
+        assert requests.get(url + "/readyz", timeout=5).status_code == 200
+    finally:
+        stop(server)
+    output = log.read_text()
+    assert "added hello" in output
+    assert "rejected broken.py: Python cannot parse the file" in output

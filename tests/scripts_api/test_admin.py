@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from scripts_api.models import Run, RunStatus, Script
+from scripts_api.models import Run, RunStatus, Script, ScriptVersion
 from tests.conftest import PASSWORD
 from users.roles import Level
 
@@ -52,3 +52,12 @@ def test_api_users_without_django_staff_rights_cannot_enter(users):
     client = Client()
     assert client.login(username=users[Level.OWNER].username, password=PASSWORD)
     assert client.get("/admin/scripts_api/run/").status_code == 302  # to the admin login
+
+
+def test_script_versions_are_listed_and_read_only(catalog, superuser_client):
+    version = ScriptVersion.objects.get(script__slug="hello")
+    listing = superuser_client.get("/admin/scripts_api/scriptversion/")
+    assert listing.status_code == 200 and version.version in listing.content.decode()
+    detail = superuser_client.get(f"/admin/scripts_api/scriptversion/{version.pk}/change/")
+    assert detail.status_code == 200 and b"Say hello" in detail.content
+    assert superuser_client.get("/admin/scripts_api/scriptversion/add/").status_code == 403

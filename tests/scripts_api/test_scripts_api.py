@@ -34,7 +34,7 @@ def test_the_catalog_lists_only_the_scripts_a_level_may_run(catalog, users, bear
     # API.md's fields, and the ones added since (API.md: only ADD fields).
     assert set(first) >= {
         "slug", "title", "description", "policy", "params_schema",
-        "timeout_seconds", "version", "updated_at",
+        "timeout_seconds", "version", "updated_at", "problems",
     }  # fmt: skip
     assert "secrets" in first
 

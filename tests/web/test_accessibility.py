@@ -111,3 +111,21 @@ def test_the_secrets_page_is_accessible(scan, users):
     secret_create(actor=owner, name="CRM_TOKEN", value="tok_live_123", description="CRM")
     sign_in(scan.page, owner, then="/secrets")
     scan(None, "#secrets tr")
+
+
+def test_a_scripts_versions_problems_and_diff_are_accessible(scan, users, catalog):
+    from scripts_api.models import Script
+    from scripts_api.services import scripts_sync
+
+    first = Script.objects.get(slug="hello").version
+    hello = catalog / "hello.py"
+    hello.write_text(hello.read_text().replace("Hello,", "Hi,"))
+    scripts_sync()
+    hello.write_text(hello.read_text().replace("def main(", "def main(:"))
+    (catalog / "fresh.py").write_text('"""Fresh"""\ndef main():\n    pass\n')
+    scripts_sync()
+    sign_in(scan.page, users[Level.ADMIN])
+    scan(None, "#rejected-section:not([hidden])")
+    scan(f"/scripts/hello?version={first}", "#source-section:not([hidden])")
+    scan.page.get_by_role("button", name="Show the differences").click()
+    scan(None, "#diff .diff-add")

@@ -44,6 +44,10 @@ function render() {
   const link = document.getElementById("run-script");
   link.textContent = scriptName(run.script, script && script.title);
   link.href = `/scripts/${run.script}`;
+  const source = document.getElementById("run-source");
+  source.textContent = run.script_version;
+  source.href = `/scripts/${run.script}?version=${encodeURIComponent(run.script_version)}#source-section`;
+  document.getElementById("run-version").hidden = !run.source_url;
   const active = ACTIVE.has(run.status);
   document.getElementById("cancel-button").hidden = !active;
   document.getElementById("again-button").hidden = active;

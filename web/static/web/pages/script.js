@@ -1,5 +1,6 @@
 import { api, ApiError } from "../api.js";
 import { element, failed, showErrors, signedIn } from "../layout.js";
+import { showProblems, showVersions } from "../versions.js";
 import { labelOf, policyInWords } from "../words.js";
 
 const slug = decodeURIComponent(location.pathname.split("/")[2]);
@@ -94,6 +95,8 @@ async function main() {
     fields.append(field(name, schema, required.has(name)));
   }
   form.hidden = false;
+  showProblems(script);
+  await showVersions(slug).catch(failed);
   document.getElementById("script").removeAttribute("aria-busy");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
