@@ -6,6 +6,7 @@ outcome is recorded once the database answers, however long that takes. A worker
 instead leaves a run whose lease expires: `runs_reap_expired` ends it as failed.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from scripts_api import artifacts, lifecycle
+from scripts_api import artifacts, dependencies, lifecycle
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
@@ -148,17 +149,28 @@ def _execute(run: Run, worker_id: str, workdir: Path):
     script = run.script
     if not script.is_published:
         return _failed("The script is no longer published."), [], []
-    spec = RunSpec(
-        source=script.source,
-        filename=script.filename,
-        params=run.params,
-        date_params=date_params(script.params_schema),
-        timeout_seconds=script.timeout_seconds,
-        memory_mb=script.memory_mb,
-        run_id=str(run.pk),
-    )
+    monitor = LeaseMonitor(run.pk, worker_id)
     try:
-        outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
+        with contextlib.ExitStack() as held:
+            environment = ""
+            if script.dependencies:
+                try:
+                    environment = str(held.enter_context(_environment(run, worker_id, monitor)))
+                except dependencies.Stopped as stop:
+                    return _stopped(stop.verdict), [], []
+                except dependencies.EnvironmentFailed as error:
+                    return _failed(f"dependencies failed: {error}"), [], []
+            spec = RunSpec(
+                source=script.source,
+                filename=script.filename,
+                params=run.params,
+                date_params=date_params(script.params_schema),
+                timeout_seconds=script.timeout_seconds,
+                memory_mb=script.memory_mb,
+                run_id=str(run.pk),
+                environment=environment,
+            )
+            outcome = get_sandbox().run(spec, workdir, monitor)
         # Every process of the run is dead by now (the sandbox server sees to it).
         found, notes = artifacts.collect(workdir)
     except (SandboxError, OSError) as error:  # OSError: the working folder
@@ -168,6 +180,36 @@ def _execute(run: Run, worker_id: str, workdir: Path):
         logger.exception("Run %s failed on its worker", run.pk)
         return _failed(f"The worker failed while running the script: {_describe(error)}"), [], []
     return outcome, found, notes
+
+
+@contextlib.contextmanager
+def _environment(run: Run, worker_id: str, monitor: LeaseMonitor):
+    """The script's environment, prepared first if needed: meanwhile the run says `preparing`,
+    and once the script starts, its `started_at` (and time limit) count from then."""
+    building = []
+
+    def on_build() -> None:
+        if not building:
+            building.append(True)
+            Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id).update(
+                stage="preparing"
+            )
+
+    with dependencies.environment_use(
+        requirements=run.script.dependencies, should_stop=monitor, on_build=on_build
+    ) as folder:
+        if building:
+            Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id).update(
+                stage="", started_at=timezone.now()
+            )
+        yield folder
+
+
+def _stopped(verdict: str) -> Outcome:
+    """The outcome of a run cancelled (or whose lease was lost) before its script started."""
+    if verdict == "cancelled":
+        return Outcome("cancelled", None, "The run was cancelled.", "", "", None)
+    return _failed("The run's lease was lost while its environment was prepared.")
 
 
 def _failed(error: str) -> Outcome:

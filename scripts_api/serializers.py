@@ -4,12 +4,29 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scripts_api.models import Run, RunStatus, Script
+from scripts_api.dependencies import dependencies_state
+from scripts_api.models import EnvironmentStatus, Run, RunStatus, Script
 from simple_rbas.api import MAX_DATABASE_INTEGER
+
+
+class ScriptDependenciesSerializer(serializers.Serializer):
+    """A script's PEP 723 dependencies and the state of their environment (`none`: no
+    dependencies; `failed`: `error` holds uv's message)."""
+
+    requirements = serializers.ListField(child=serializers.CharField())
+    requires_python = serializers.CharField()
+    status = serializers.ChoiceField(choices=EnvironmentStatus.choices)
+    error = serializers.CharField()
 
 
 class ScriptSerializer(serializers.ModelSerializer):
     """API.md's `Script`."""
+
+    dependencies = serializers.SerializerMethodField()
+
+    @extend_schema_field(ScriptDependenciesSerializer)
+    def get_dependencies(self, script: Script) -> dict:
+        return dependencies_state(script)
 
     class Meta:
         model = Script
@@ -22,6 +39,7 @@ class ScriptSerializer(serializers.ModelSerializer):
             "timeout_seconds",
             "version",
             "updated_at",
+            "dependencies",
         ]
         read_only_fields = fields
 
@@ -47,6 +65,8 @@ class RunSummarySerializer(serializers.Serializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
     params = serializers.JSONField(read_only=True)
     status = serializers.CharField(read_only=True)
+    # "preparing" while the worker builds the script's dependencies, "" otherwise.
+    stage = serializers.CharField(read_only=True)
     exit_code = serializers.IntegerField(read_only=True, allow_null=True)
     error = serializers.CharField(read_only=True)
     artifacts = serializers.SerializerMethodField()
@@ -57,7 +77,7 @@ class RunSummarySerializer(serializers.Serializer):
 
     # The columns these fields read: the run list loads nothing else.
     columns = (
-        "script__slug", "script_version", "user", "params", "status", "exit_code", "error",
+        "script__slug", "script_version", "user", "params", "status", "stage", "exit_code", "error",
         "artifacts", "created_at", "started_at", "finished_at",
     )  # fmt: skip
 

@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from scripts_api import catalog
+from scripts_api import catalog, dependencies
 from scripts_api.models import Run, RunStatus, Script
 from scripts_api.params import validate_params
-from scripts_api.tasks import execute_run
+from scripts_api.tasks import execute_run, prepare_environment
 from scripts_api.wakeup import notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
 
@@ -60,6 +60,8 @@ def scripts_sync(*, directory=None) -> SyncReport:
             "memory_mb": spec.memory_mb,
             "version": spec.version,
             "source": spec.source.decode("utf-8", errors="replace"),
+            "dependencies": list(spec.dependencies),
+            "requires_python": spec.requires_python,
         }
         script = existing.pop(spec.slug, None)
         if script is None:
@@ -88,7 +90,16 @@ def scripts_sync(*, directory=None) -> SyncReport:
             script.updated_at = now
             script.save(update_fields=["is_published", "rejection", "updated_at"])
             report.unpublished.append(slug)
+    _environments_enqueue()
     return report
+
+
+def _environments_enqueue() -> None:
+    """Queue the preparation of each published script's new (or failed) dependency set."""
+    published = Script.objects.filter(is_published=True).only("dependencies", "requires_python")
+    with_dependencies = [script for script in published if script.dependencies]
+    for digest in dependencies.environments_register(with_dependencies):
+        prepare_environment.enqueue(digest=digest)
 
 
 def run_create(*, user, script: Script, params) -> Run:

@@ -33,7 +33,7 @@ def test_the_catalog_lists_only_the_scripts_a_level_may_run(catalog, users, bear
     first = body["results"][0]
     assert set(first) == {
         "slug", "title", "description", "policy", "params_schema",
-        "timeout_seconds", "version", "updated_at",
+        "timeout_seconds", "version", "updated_at", "dependencies",
     }  # fmt: skip
 
 
