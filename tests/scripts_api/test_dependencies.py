@@ -403,3 +403,70 @@ def test_requirements_digest_ignores_order_and_repeats():
 def test_the_status_is_preparing_until_a_worker_built_it(catalog, uv_index):
     _add(catalog, "probe.py", PROBE)
     assert ScriptEnvironment.objects.get().status == EnvironmentStatus.PREPARING
+
+
+# --- A slow index: the run says preparing, keeps its lease, and can be cancelled ------------
+
+
+@pytest.fixture
+def slow_index(wheels, uv_index):
+    """uv's find-links served over HTTP, each answer 1.5 s late: builds take seconds."""
+    import functools
+    import http.server
+    import threading
+
+    class Slow(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(1.5)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Slow, directory=str(wheels))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.handle_error = lambda request, address: None  # uv killed mid-download: a broken pipe
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {**uv_index, "UV_FIND_LINKS": f"http://127.0.0.1:{server.server_address[1]}/"}
+    server.shutdown()
+
+
+def _without_prepare_tasks() -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(task_path=prepare_environment.module_path).delete()
+
+
+def test_a_long_build_says_preparing_renews_the_lease_and_the_script_time_starts_after(
+    catalog, slow_index, users, bearer_client, start_worker
+):
+    _add(catalog, "probe.py", PROBE)
+    _without_prepare_tasks()
+    start_worker(**slow_index, RUN_LEASE_SECONDS="2", RUN_HEARTBEAT_SECONDS="0.5")
+    client = bearer_client(users[Level.WRITE])
+    run_id = client.post("/api/scripts/probe/runs/", {}, format="json").json()["id"]
+    wait_for(lambda: client.get(f"/api/runs/{run_id}/").json()["stage"] == "preparing")
+    claimed_at = Run.objects.get(pk=run_id).started_at
+    run = client.get(f"/api/runs/{run_id}/?wait=30").json()
+    # Longer than a lease: the worker renewed it while uv ran, so the run was not reaped.
+    assert run["status"] == "succeeded", run
+    assert run["result"] == 42 and run["stage"] == ""
+    assert Run.objects.get(pk=run_id).started_at > claimed_at
+    assert run["duration_ms"] < 2000  # the script's own time, not the build's
+
+
+def test_cancelling_a_run_while_its_environment_builds_stops_it_at_once(
+    catalog, slow_index, users, bearer_client, start_worker
+):
+    _add(catalog, "probe.py", PROBE)
+    _without_prepare_tasks()
+    start_worker(**slow_index)
+    client = bearer_client(users[Level.WRITE])
+    run_id = client.post("/api/scripts/probe/runs/", {}, format="json").json()["id"]
+    wait_for(lambda: client.get(f"/api/runs/{run_id}/").json()["stage"] == "preparing")
+    asked = time.monotonic()
+    assert client.post(f"/api/runs/{run_id}/cancel/").status_code == 202
+    run = client.get(f"/api/runs/{run_id}/?wait=10").json()
+    assert run["status"] == "cancelled"
+    assert time.monotonic() - asked < 1.5
+    assert not _built(uv_index_dir(slow_index))
