@@ -8,7 +8,7 @@ would falsify the history. Runs can be cancelled from the list. A run's page lis
 from django.contrib import admin, messages
 
 from scripts_api import services
-from scripts_api.models import Artifact, Run, Script
+from scripts_api.models import Artifact, Run, Script, ScriptEnvironment
 from simple_rbas.exceptions import Conflict
 
 
@@ -30,6 +30,15 @@ class ScriptAdmin(ReadOnlyAdmin):
     list_display = ["slug", "title", "policy_label", "version", "is_published", "updated_at"]
     list_filter = ["is_published"]
     search_fields = ["slug", "title", "description"]
+
+
+@admin.register(ScriptEnvironment)
+class ScriptEnvironmentAdmin(ReadOnlyAdmin):
+    """Dependency sets, their locks and uv's last word (scripts_api/dependencies.py)."""
+
+    list_display = ["digest", "status", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["digest", "error"]
 
 
 class ArtifactInline(admin.TabularInline):

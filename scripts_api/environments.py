@@ -61,6 +61,12 @@ def root() -> Path:
     """SCRIPT_ENVIRONMENTS_DIR, created when missing (readable by the sandbox's uid)."""
     folder = Path(settings.SCRIPT_ENVIRONMENTS_DIR)
     folder.mkdir(parents=True, exist_ok=True, mode=0o755)
+    if folder.stat().st_uid != os.geteuid():
+        # Under a shared /tmp, another user could have made it first and planted packages.
+        raise EnvironmentFailed(
+            f"{folder} belongs to another user: set SCRIPT_ENVIRONMENTS_DIR to a folder of "
+            "the worker's own."
+        )
     return folder
 
 

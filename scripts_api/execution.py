@@ -270,6 +270,7 @@ def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
             script_version=run.script.version,
             finished_at=timezone.now(),
             heartbeat_at=None,
+            stage="",
         )
         if recorded:
             artifacts.store(run.pk, found)
@@ -286,7 +287,7 @@ def run_abandon(*, run_id, worker_id: str, reason: str) -> bool:
     now = timezone.now()
     return bool(
         Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id).update(
-            status=RunStatus.FAILED, error=reason, finished_at=now, heartbeat_at=None
+            status=RunStatus.FAILED, error=reason, finished_at=now, heartbeat_at=None, stage=""
         )
     )
 
@@ -305,6 +306,7 @@ def runs_reap_expired(*, lease_seconds: float | None = None) -> int:
         ),
         finished_at=now,
         heartbeat_at=None,
+        stage="",
     )
 
 
