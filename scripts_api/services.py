@@ -98,8 +98,11 @@ def _environments_enqueue() -> None:
     """Queue the preparation of each published script's new (or failed) dependency set."""
     published = Script.objects.filter(is_published=True).only("dependencies", "requires_python")
     with_dependencies = [script for script in published if script.dependencies]
-    for digest in dependencies.environments_register(with_dependencies):
+    digests = dependencies.environments_register(with_dependencies)
+    for digest in digests:
         prepare_environment.enqueue(digest=digest)
+    if digests:
+        notify_queued()
 
 
 def run_create(*, user, script: Script, params) -> Run:
