@@ -7,16 +7,12 @@ raises `ScriptRejected` with a reason a script author can act on.
 import ast
 import hashlib
 import re
-import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from scripts_api import docstrings
+from scripts_api import docstrings, pep723
 from users import roles
 
 DEFAULT_TIMEOUT_SECONDS = 60
@@ -204,7 +200,10 @@ def parse_script(path: Path) -> ScriptSpec:
     except (RecursionError, MemoryError):
         # One hostile or broken file must not stop `sync_scripts` (and with it the service).
         raise ScriptRejected("Python cannot parse the file: it is nested too deeply.") from None
-    dependencies, requires_python = inline_metadata(source.decode("utf-8", errors="replace"))
+    try:
+        dependencies, requires_python = pep723.read(source.decode("utf-8", errors="replace"))
+    except pep723.MetadataError as error:
+        raise ScriptRejected(str(error)) from None
     docstring = ast.get_docstring(tree)
     if not docstring:
         raise ScriptRejected("The module docstring is missing: its first line is the title.")
@@ -232,75 +231,6 @@ def parse_script(path: Path) -> ScriptSpec:
         dependencies=dependencies,
         requires_python=requires_python,
     )
-
-
-# The reference regular expression of PEP 723 (inline script metadata).
-METADATA_BLOCK = re.compile(
-    r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$"
-)
-METADATA_KEYS = {"dependencies", "requires-python", "tool"}
-
-
-def _metadata_block(source: str) -> str | None:
-    """The TOML of the `# /// script` block, or None when the file has none."""
-    blocks = [m for m in METADATA_BLOCK.finditer(source) if m.group("type") == "script"]
-    if len(blocks) > 1:
-        raise ScriptRejected("The file has more than one `# /// script` block.")
-    if not blocks:
-        if re.search(r"(?m)^# /// script\s*$", source):
-            raise ScriptRejected(
-                "The `# /// script` block is not closed: end it with a line `# ///`, and start "
-                "each line inside it with `#` (and a space before any text)."
-            )
-        return None
-    return "".join(
-        line[2:] if line.startswith("# ") else line[1:]
-        for line in blocks[0].group("content").splitlines(keepends=True)
-    )
-
-
-def inline_metadata(source: str) -> tuple[tuple[str, ...], str]:
-    """The `dependencies` and `requires-python` of a script's PEP 723 block (empty without
-    one), validated with `packaging`; raises `ScriptRejected` on a malformed block."""
-    content = _metadata_block(source)
-    if content is None:
-        return (), ""
-    try:
-        metadata = tomllib.loads(content)
-    except tomllib.TOMLDecodeError as error:
-        raise ScriptRejected(f"The `# /// script` block is not valid TOML: {error}.") from None
-    unknown = sorted(set(metadata) - METADATA_KEYS)
-    if unknown:
-        raise ScriptRejected(
-            f"The `# /// script` block has unknown keys {unknown} (known: dependencies, "
-            "requires-python, tool)."
-        )
-    dependencies = metadata.get("dependencies", [])
-    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
-        raise ScriptRejected('`dependencies` must be a list of strings, e.g. ["pandas>=2"].')
-    for dependency in dependencies:
-        try:
-            requirement = Requirement(dependency)
-        except InvalidRequirement as error:
-            reason = str(error).splitlines()[0]
-            raise ScriptRejected(f"The dependency {dependency!r} is not valid: {reason}") from None
-        if requirement.url:
-            raise ScriptRejected(
-                f"The dependency {dependency!r} names a URL: name packages from the index."
-            )
-    requires_python = metadata.get("requires-python", "")
-    if not isinstance(requires_python, str):
-        raise ScriptRejected('`requires-python` must be a string, e.g. ">=3.11".')
-    try:
-        specifier = SpecifierSet(requires_python)
-    except InvalidSpecifier:
-        raise ScriptRejected(f"`requires-python` {requires_python!r} is not valid.") from None
-    running = ".".join(str(part) for part in sys.version_info[:3])
-    if requires_python and running not in specifier:
-        raise ScriptRejected(
-            f"The script requires Python {requires_python}, and this server runs {running}."
-        )
-    return tuple(dependencies), requires_python
 
 
 @dataclass

@@ -13,9 +13,10 @@ import zipfile
 import pytest
 
 from scripts_api import environments
-from scripts_api.catalog import ScriptRejected, inline_metadata
 from scripts_api.dependencies import environment_use, requirements_digest
 from scripts_api.models import EnvironmentStatus, Run, RunStatus, Script, ScriptEnvironment
+from scripts_api.pep723 import MetadataError
+from scripts_api.pep723 import read as inline_metadata
 from scripts_api.services import scripts_sync
 from scripts_api.tasks import prepare_environment
 from tests.conftest import wait_for
@@ -136,15 +137,15 @@ def test_the_catalog_reads_dependencies_and_requires_python():
     ],
 )
 def test_a_malformed_block_rejects_the_file_with_a_reason(block, reason):
-    with pytest.raises(ScriptRejected, match=reason.replace("[", r"\[").replace("(", r"\(")):
+    with pytest.raises(MetadataError, match=reason.replace("[", r"\[").replace("(", r"\(")):
         inline_metadata(f"# /// script\n{block}\n# ///\n")
 
 
 def test_an_unclosed_or_repeated_block_is_rejected():
-    with pytest.raises(ScriptRejected, match="is not closed"):
+    with pytest.raises(MetadataError, match="is not closed"):
         inline_metadata('# /// script\n# dependencies = ["x"]\n')
     twice = '# /// script\n# dependencies = ["x"]\n# ///\n'
-    with pytest.raises(ScriptRejected, match="more than one"):
+    with pytest.raises(MetadataError, match="more than one"):
         inline_metadata(twice + "import os\n" + twice)
 
 
