@@ -38,6 +38,8 @@ fi
 "$PYTHON" manage.py prune_db_task_results --min-age-days 7
 # Artifacts past RUN_ARTIFACTS_RETENTION_DAYS or over RUN_ARTIFACTS_TOTAL_MAX_BYTES (runs are kept).
 "$PYTHON" manage.py prune_artifacts
+# Script environments unused for SCRIPT_ENVIRONMENTS_RETENTION_DAYS (the embedded workers' host).
+"$PYTHON" manage.py prune_environments
 
 # Images collect static files at build time into a directory the server cannot write;
 # a checkout collects them here (collectstatic only copies what changed).

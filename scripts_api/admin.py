@@ -8,7 +8,7 @@ would falsify the history. Runs can be cancelled from the list. A run's page lis
 from django.contrib import admin, messages
 
 from scripts_api import services
-from scripts_api.models import Artifact, Run, Script, ScriptVersion
+from scripts_api.models import Artifact, Run, Script, ScriptEnvironment, ScriptVersion
 from simple_rbas.exceptions import Conflict
 
 
@@ -43,6 +43,15 @@ class ScriptVersionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("source")
+
+
+@admin.register(ScriptEnvironment)
+class ScriptEnvironmentAdmin(ReadOnlyAdmin):
+    """Dependency sets, their locks and uv's last word (scripts_api/dependencies.py)."""
+
+    list_display = ["digest", "status", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["digest", "error"]
 
 
 class ArtifactInline(admin.TabularInline):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from scripts_api import docstrings
+from scripts_api import docstrings, pep723
 from users import roles
 from vault.names import name_problem as secret_name_problem
 
@@ -57,6 +57,9 @@ class ScriptSpec:
     source: bytes = field(repr=False)
     # Names of the secrets the script receives as environment variables (see the vault app).
     secrets: tuple[str, ...] = ()
+    # PEP 723 inline metadata: requirement strings, and the Python versions the script needs.
+    dependencies: tuple[str, ...] = ()
+    requires_python: str = ""
 
 
 def slug_for(path: Path) -> str:
@@ -271,6 +274,10 @@ def parse_script(path: Path) -> ScriptSpec:
     except (RecursionError, MemoryError):
         # One hostile or broken file must not stop `sync_scripts` (and with it the service).
         raise ScriptRejected("Python cannot parse the file: it is nested too deeply.") from None
+    try:
+        dependencies, requires_python = pep723.read(source.decode("utf-8", errors="replace"))
+    except pep723.MetadataError as error:
+        raise ScriptRejected(str(error)) from None
     docstring = ast.get_docstring(tree)
     if not docstring:
         raise ScriptRejected("The module docstring is missing: its first line is the title.")
@@ -296,6 +303,8 @@ def parse_script(path: Path) -> ScriptSpec:
         version=script_version(source),
         source=source,
         secrets=_secrets(constants),
+        dependencies=dependencies,
+        requires_python=requires_python,
     )
 
 

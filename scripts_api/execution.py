@@ -6,6 +6,7 @@ outcome is recorded once the database answers, however long that takes. A worker
 instead leaves a run whose lease expires: `runs_reap_expired` ends it as failed.
 """
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from scripts_api import artifacts, lifecycle, versions
+from scripts_api import artifacts, dependencies, lifecycle, versions
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
@@ -163,19 +164,32 @@ def _execute(run: Run, worker_id: str, workdir: Path):
     except Exception as error:
         logger.exception("Run %s: its secrets could not be read", run.pk)
         return _failed(f"The worker could not read the run's secrets: {_describe(error)}"), [], []
-    spec = RunSpec(
-        source=script.source,
-        filename=script.filename,
-        params=run.params,
-        date_params=date_params(script.params_schema),
-        timeout_seconds=script.timeout_seconds,
-        memory_mb=script.memory_mb,
-        run_id=str(run.pk),
-        env=secret_values,
-    )
+    monitor = LeaseMonitor(run.pk, worker_id)
     try:
-        outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
-        outcome = _masked(outcome, secret_values)
+        with contextlib.ExitStack() as held:
+            environment = ""
+            if script.dependencies:
+                try:
+                    environment = str(
+                        held.enter_context(_environment(run, script, worker_id, monitor))
+                    )
+                except dependencies.Stopped as stop:
+                    return _stopped(stop.verdict), [], []
+                except dependencies.EnvironmentFailed as error:
+                    return _failed(f"dependencies failed: {error}"), [], []
+            spec = RunSpec(
+                source=script.source,
+                filename=script.filename,
+                params=run.params,
+                date_params=date_params(script.params_schema),
+                timeout_seconds=script.timeout_seconds,
+                memory_mb=script.memory_mb,
+                run_id=str(run.pk),
+                env=secret_values,
+                environment=environment,
+            )
+            outcome = get_sandbox().run(spec, workdir, monitor)
+            outcome = _masked(outcome, secret_values)
         # Every process of the run is dead by now (the sandbox server sees to it).
         found, notes = artifacts.collect(workdir)
     except (SandboxError, OSError) as error:  # OSError: the working folder
@@ -206,6 +220,36 @@ def _masked(outcome: Outcome, values: dict[str, str]) -> Outcome:
         stdout=masking.mask(outcome.stdout, values),
         stderr=masking.mask(outcome.stderr, values),
     )
+
+
+@contextlib.contextmanager
+def _environment(run: Run, script, worker_id: str, monitor: LeaseMonitor):
+    """The script's environment, prepared first if needed: meanwhile the run says `preparing`,
+    and once the script starts, its `started_at` (and time limit) count from then."""
+    building = []
+
+    def on_build() -> None:
+        if not building:
+            building.append(True)
+            Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id).update(
+                stage="preparing"
+            )
+
+    with dependencies.environment_use(
+        requirements=script.dependencies, should_stop=monitor, on_build=on_build
+    ) as folder:
+        if building:
+            Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id).update(
+                stage="", started_at=timezone.now()
+            )
+        yield folder
+
+
+def _stopped(verdict: str) -> Outcome:
+    """The outcome of a run cancelled (or whose lease was lost) before its script started."""
+    if verdict == "cancelled":
+        return Outcome("cancelled", None, "The run was cancelled.", "", "", None)
+    return _failed("The run's lease was lost while its environment was prepared.")
 
 
 def _failed(error: str) -> Outcome:
@@ -266,6 +310,7 @@ def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
             script_version=run.script_version,
             finished_at=timezone.now(),
             heartbeat_at=None,
+            stage="",
         )
         if recorded:
             artifacts.store(run.pk, found)
@@ -282,7 +327,7 @@ def run_abandon(*, run_id, worker_id: str, reason: str) -> bool:
     now = timezone.now()
     return bool(
         Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id).update(
-            status=RunStatus.FAILED, error=reason, finished_at=now, heartbeat_at=None
+            status=RunStatus.FAILED, error=reason, finished_at=now, heartbeat_at=None, stage=""
         )
     )
 
@@ -301,6 +346,7 @@ def runs_reap_expired(*, lease_seconds: float | None = None) -> int:
         ),
         finished_at=now,
         heartbeat_at=None,
+        stage="",
     )
 
 

@@ -34,6 +34,9 @@ class Script(models.Model):
     problems = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # PEP 723 inline metadata (see scripts_api/environments.py).
+    dependencies = models.JSONField(default=list, blank=True)
+    requires_python = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["title", "slug"]
@@ -67,6 +70,8 @@ class ScriptVersion(models.Model):
     timeout_seconds = models.PositiveIntegerField()
     memory_mb = models.PositiveIntegerField()
     secrets = models.JSONField(default=list)
+    dependencies = models.JSONField(default=list)
+    requires_python = models.CharField(max_length=200, blank=True)
     # First published; `published_at` moves when the version becomes the current one again.
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(default=timezone.now)
@@ -98,6 +103,34 @@ class RejectedFile(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class EnvironmentStatus(models.TextChoices):
+    """Where the environment of a dependency set is (`none`: the script has no dependencies)."""
+
+    NONE = "none"
+    PREPARING = "preparing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class ScriptEnvironment(models.Model):
+    """The resolution of one dependency set (scripts with the same set share it): its pinned
+    lock, shared by every worker, and whether it could be resolved and built. Each worker host
+    builds the lock into its own SCRIPT_ENVIRONMENTS_DIR (scripts_api/environments.py)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    requirements = models.JSONField(default=list)
+    requires_python = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=EnvironmentStatus.choices, default=EnvironmentStatus.PREPARING
+    )
+    lock = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"environment {self.digest[:12]}"
 
 
 class RunStatus(models.TextChoices):
@@ -151,6 +184,8 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # "preparing" while the worker builds the script's environment (before the script starts).
+    stage = models.CharField(max_length=16, blank=True)
     # The lease: which worker holds the run and when it last said so.
     worker_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -73,6 +73,8 @@ class RunSpec:
     # Extra environment variables of this run only (its declared secrets): never in a repr,
     # and never over a variable the sandbox sets itself.
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    # The folder of the script's dependencies (environments.py), "" for none.
+    environment: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,36 @@ def python_read_paths() -> list[str]:
     paths |= {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
     paths.add(str(Path(os.path.realpath(sys.executable)).parent))
     return sorted(p for p in paths if p)
+
+
+@functools.cache
+def server_site_packages() -> list[str]:
+    """The folders of the server's own packages (Django and the rest)."""
+    import site
+
+    found = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()}
+    return sorted(os.path.realpath(path) for path in found if path)
+
+
+def interpreter_read_paths() -> list[str]:
+    """What a script may read of the interpreter: `python_read_paths()`, but without the
+    folders that hold the server's packages unless SCRIPT_SERVER_PACKAGES (a venv's
+    site-packages lies under its prefix: that prefix gives way to its `bin` and `pyvenv.cfg`).
+    Packages installed under a folder that stays (the standard library's, /usr) stay readable:
+    see docs/dependencies.md."""
+    if settings.SCRIPT_SERVER_PACKAGES:
+        return python_read_paths()
+    hidden = server_site_packages()
+    kept = set()
+    for path in python_read_paths():
+        real = os.path.realpath(path)
+        if any(site == real or site.startswith(real + os.sep) for site in hidden):
+            for part in ("bin", "pyvenv.cfg"):
+                if os.path.exists(os.path.join(path, part)):
+                    kept.add(os.path.join(path, part))
+        else:
+            kept.add(path)
+    return sorted(kept)
 
 
 def tcp_ports() -> list[int] | None:
@@ -281,7 +313,15 @@ class Sandbox:
             "disk_bytes": settings.RUN_DISK_MAX_BYTES,
             "output_cap": settings.RUN_OUTPUT_MAX_BYTES,
             "result_cap": settings.RUN_RESULT_MAX_BYTES,
-            "read_paths": [*python_read_paths(), *SYSTEM_READ_PATHS],
+            "read_paths": [
+                *interpreter_read_paths(),
+                *SYSTEM_READ_PATHS,
+                *([spec.environment] if spec.environment else []),
+            ],
+            # The child's sys.path: the standard library, then the script's environment; the
+            # server's packages only with SCRIPT_SERVER_PACKAGES.
+            "environment": spec.environment,
+            "hide_paths": [] if settings.SCRIPT_SERVER_PACKAGES else server_site_packages(),
             "tcp_ports": tcp_ports(),
             "isolation": settings.SANDBOX_ISOLATION,
             "uid": settings.SANDBOX_UID,

@@ -174,6 +174,26 @@ def _confine(request: dict, ruleset) -> None:
         raise seccomp.SeccompError(0, "seccomp is required but not available")
 
 
+def _script_sys_path(request: dict) -> None:
+    """What the script imports from: the standard library, then its environment (if any). The
+    server's packages (`hide_paths`) leave sys.path, and so do modules already loaded from them
+    (site's .pth hooks); without Landlock a script could still put them back itself."""
+    hidden = [os.path.realpath(path) for path in request.get("hide_paths") or []]
+
+    def is_hidden(path: str) -> bool:
+        real = os.path.realpath(path)
+        return any(real == folder or real.startswith(folder + os.sep) for folder in hidden)
+
+    sys.path[:] = [path for path in sys.path if path and not is_hidden(path)]
+    if request.get("environment"):
+        sys.path.append(request["environment"])
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if origin and is_hidden(origin):
+            del sys.modules[name]
+    sys.path_importer_cache.clear()
+
+
 def _read_request(fd: int) -> dict | None:
     data = bytearray()
     while chunk := os.read(fd, CHUNK):
@@ -209,6 +229,7 @@ def _child(shared_rules: dict | None, req_r: int, out_w: int, err_w: int, res_w:
         os.umask(0o077)
         os.environ.clear()
         os.environ.update(request["env"])
+        _script_sys_path(request)
         _apply_limits(request["limits"])
         _confine(request, ruleset)
         filename = request["filename"]

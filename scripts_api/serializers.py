@@ -4,15 +4,39 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
+from scripts_api.dependencies import dependencies_state
+from scripts_api.models import (
+    EnvironmentStatus,
+    RejectedFile,
+    Run,
+    RunStatus,
+    Script,
+    ScriptVersion,
+)
 from simple_rbas.api import MAX_DATABASE_INTEGER
 from users import roles
+
+
+class ScriptDependenciesSerializer(serializers.Serializer):
+    """A script's PEP 723 dependencies and the state of their environment (`none`: no
+    dependencies; `failed`: `error` holds uv's message)."""
+
+    requirements = serializers.ListField(child=serializers.CharField())
+    requires_python = serializers.CharField()
+    status = serializers.ChoiceField(choices=EnvironmentStatus.choices)
+    error = serializers.CharField()
 
 
 class ScriptSerializer(serializers.ModelSerializer):
     """API.md's `Script`, plus the names of the secrets it declares (never their values)."""
 
     secrets = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    dependencies = serializers.SerializerMethodField()
+
+    @extend_schema_field(ScriptDependenciesSerializer)
+    def get_dependencies(self, script: Script) -> dict:
+        return dependencies_state(script)
 
     class Meta:
         model = Script
@@ -27,6 +51,7 @@ class ScriptSerializer(serializers.ModelSerializer):
             "updated_at",
             "secrets",
             "problems",
+            "dependencies",
         ]
         read_only_fields = fields
 
@@ -140,6 +165,8 @@ class RunSummarySerializer(serializers.Serializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
     params = serializers.JSONField(read_only=True)
     status = serializers.CharField(read_only=True)
+    # "preparing" while the worker builds the script's dependencies, "" otherwise.
+    stage = serializers.CharField(read_only=True)
     exit_code = serializers.IntegerField(read_only=True, allow_null=True)
     error = serializers.CharField(read_only=True)
     artifacts = serializers.SerializerMethodField()
@@ -150,7 +177,7 @@ class RunSummarySerializer(serializers.Serializer):
 
     # The columns these fields read: the run list loads nothing else.
     columns = (
-        "script__slug", "script_version", "user", "params", "status", "exit_code", "error",
+        "script__slug", "script_version", "user", "params", "status", "stage", "exit_code", "error",
         "artifacts", "created_at", "started_at", "finished_at",
     )  # fmt: skip
 

@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from scripts_api import catalog
+from scripts_api import catalog, dependencies
 from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
-from scripts_api.tasks import execute_run
+from scripts_api.tasks import execute_run, prepare_environment
 from scripts_api.wakeup import notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
 from vault import services as vault_services
@@ -61,6 +61,8 @@ def _spec_fields(spec: catalog.ScriptSpec) -> dict:
         "version": spec.version,
         "source": spec.source.decode("utf-8", errors="replace"),
         "secrets": list(spec.secrets),
+        "dependencies": list(spec.dependencies),
+        "requires_python": spec.requires_python,
     }
 
 
@@ -117,6 +119,7 @@ def scripts_sync(*, directory=None) -> SyncReport:
             script.save(update_fields=["is_published", "rejection", "problems", "updated_at"])
             report.unpublished.append(slug)
     _record_rejected_files(found, now)
+    _environments_enqueue()
     return report
 
 
@@ -158,7 +161,7 @@ def script_version_record(*, script: Script, at, republished: bool) -> ScriptVer
         name: getattr(script, name)
         for name in (
             "source", "filename", "title", "description", "policy", "params_schema",
-            "timeout_seconds", "memory_mb", "secrets",
+            "timeout_seconds", "memory_mb", "secrets", "dependencies", "requires_python",
         )
     }  # fmt: skip
     version, created = ScriptVersion.objects.get_or_create(
@@ -174,6 +177,17 @@ def script_version_record(*, script: Script, at, republished: bool) -> ScriptVer
             version.published_at = at
         version.save(update_fields=[*changed, *(["published_at"] if republished else [])])
     return version
+
+
+def _environments_enqueue() -> None:
+    """Queue the preparation of each published script's new (or failed) dependency set."""
+    published = Script.objects.filter(is_published=True).only("dependencies", "requires_python")
+    with_dependencies = [script for script in published if script.dependencies]
+    digests = dependencies.environments_register(with_dependencies)
+    for digest in digests:
+        prepare_environment.enqueue(digest=digest)
+    if digests:
+        notify_queued()
 
 
 def run_create(*, user, script: Script, params) -> Run:

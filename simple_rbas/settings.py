@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import re
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -325,6 +326,30 @@ SANDBOX_UID = env.int("SANDBOX_UID", default=65534)
 SANDBOX_GID = env.int("SANDBOX_GID", default=65534)
 if SANDBOX_UID <= 0 or SANDBOX_GID <= 0:
     raise ImproperlyConfigured("SANDBOX_UID and SANDBOX_GID must be above 0 (root).")
+
+# Scripts' PEP 723 dependencies (docs/dependencies.md): each worker host builds environments
+# with uv into SCRIPT_ENVIRONMENTS_DIR (uv's own cache in SCRIPT_UV_CACHE_DIR), removes those
+# unused for SCRIPT_ENVIRONMENTS_RETENTION_DAYS, gives a resolution plus install at most
+# SCRIPT_ENVIRONMENT_BUILD_SECONDS each (outside the script's time limit), and after a failed
+# resolution lets runs try again only SCRIPT_ENVIRONMENT_RETRY_SECONDS later (a sync at once).
+# The default lies under the system temp folder: writable in the image (/tmp is its one
+# writable folder); mount a volume there to keep environments across pod restarts.
+SCRIPT_ENVIRONMENTS_DIR = Path(
+    env.str("SCRIPT_ENVIRONMENTS_DIR", default="")
+    or Path(tempfile.gettempdir()) / "rbas-environments"
+)
+SCRIPT_UV_CACHE_DIR = Path(
+    env.str("SCRIPT_UV_CACHE_DIR", default="") or SCRIPT_ENVIRONMENTS_DIR / ".uv-cache"
+)
+SCRIPT_ENVIRONMENTS_RETENTION_DAYS = env.float("SCRIPT_ENVIRONMENTS_RETENTION_DAYS", default=14)
+SCRIPT_ENVIRONMENT_BUILD_SECONDS = env.int("SCRIPT_ENVIRONMENT_BUILD_SECONDS", default=600)
+SCRIPT_ENVIRONMENT_RETRY_SECONDS = env.int("SCRIPT_ENVIRONMENT_RETRY_SECONDS", default=60)
+if min(SCRIPT_ENVIRONMENTS_RETENTION_DAYS, SCRIPT_ENVIRONMENT_BUILD_SECONDS) <= 0:
+    raise ImproperlyConfigured(
+        "SCRIPT_ENVIRONMENTS_RETENTION_DAYS and SCRIPT_ENVIRONMENT_BUILD_SECONDS must be positive."
+    )
+# Whether scripts without dependencies may import the server's own packages (Django, ...).
+SCRIPT_SERVER_PACKAGES = env.bool("SCRIPT_SERVER_PACKAGES", default=False)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -23,7 +23,7 @@ from tests.conftest import PASSWORD
 from users.roles import Level
 
 SUMMARY_FIELDS = {
-    "id", "script", "script_version", "user", "params", "status", "exit_code", "error",
+    "id", "script", "script_version", "user", "params", "status", "stage", "exit_code", "error",
     "artifacts", "created_at", "started_at", "finished_at", "duration_ms",
 }  # fmt: skip
 BLOB_SCRIPT = '''"""Write a binary file"""

@@ -35,6 +35,7 @@ def test_the_catalog_lists_only_the_scripts_a_level_may_run(catalog, users, bear
     assert set(first) >= {
         "slug", "title", "description", "policy", "params_schema",
         "timeout_seconds", "version", "updated_at", "problems",
+        "dependencies",
     }  # fmt: skip
     assert "secrets" in first
 

@@ -25,6 +25,7 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from scripts_api import environments
 from scripts_api.artifacts import artifacts_prune
 from scripts_api.execution import (
     WORKER_ID,
@@ -73,7 +74,8 @@ def wait_for_migrations(poll_seconds: float = 2.0) -> None:
 
 class Housekeeper:
     """Every third of a lease: end the runs whose lease expired, and the queue tasks their
-    dead workers left running; every PRUNE_SECONDS, expire artifacts past their retention.
+    dead workers left running; every PRUNE_SECONDS, expire artifacts past their retention and
+    remove this host's script environments unused for SCRIPT_ENVIRONMENTS_RETENTION_DAYS.
 
     After the database was unreachable, it waits one more lease before reaping: live workers
     could not renew their leases either, and need a heartbeat's time to do so.
@@ -107,6 +109,9 @@ class Housekeeper:
                 expired = artifacts_prune()
                 if expired:
                     logger.info("Expired %d artifacts past their retention.", expired)
+                removed = environments.prune()
+                if removed:
+                    logger.info("Removed %d script environments unused a while.", len(removed))
         except UNAVAILABLE as error:
             if not is_unavailable(error):
                 logger.exception("Housekeeping failed; it will try again.")

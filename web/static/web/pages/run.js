@@ -89,7 +89,8 @@ function renderParams() {
 function tick() {
   if (!run || !ACTIVE.has(run.status)) return;
   const since = Date.parse(run.started_at || run.created_at);
-  const what = run.status === "queued" ? "waiting for a worker" : "running";
+  const what = run.status === "queued" ? "waiting for a worker"
+    : run.stage === "preparing" ? "installing the script's packages" : "running";
   document.getElementById("run-elapsed").textContent = `${what} for ${seconds(Date.now() - since)}`;
 }
 

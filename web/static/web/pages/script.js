@@ -73,6 +73,28 @@ function collect(form) {
   return params;
 }
 
+const ENVIRONMENT_WORDS = {
+  preparing: "Its packages are being installed; a run waits for them.",
+  ready: "Its packages are installed.",
+  failed: "Its packages could not be installed, so runs fail until this is fixed:",
+};
+
+/** The script's PEP 723 dependencies and the state of their environment, if it has any. */
+function showDependencies(dependencies) {
+  if (!dependencies || dependencies.status === "none") return;
+  const list = document.getElementById("dependency-list");
+  for (const requirement of dependencies.requirements) {
+    list.append(element("li", { text: requirement }));
+  }
+  const python = dependencies.requires_python ? ` Python ${dependencies.requires_python}.` : "";
+  document.getElementById("dependency-status").textContent =
+    `${ENVIRONMENT_WORDS[dependencies.status] || dependencies.status}${python}`;
+  const error = document.getElementById("dependency-error");
+  error.textContent = dependencies.error;
+  error.hidden = !dependencies.error;
+  document.getElementById("script-dependencies").hidden = false;
+}
+
 async function main() {
   await signedIn();
   let script;
@@ -88,6 +110,7 @@ async function main() {
   document.getElementById("script-description").textContent = script.description;
   document.getElementById("script-policy").textContent =
     `Who may run it: ${policyInWords(script.policy)}`;
+  showDependencies(script.dependencies);
   const form = document.getElementById("run-form");
   const fields = document.getElementById("fields");
   const required = new Set(script.params_schema.required || []);
