@@ -371,7 +371,8 @@ def test_the_worker_marks_the_run_preparing_while_it_builds(
     def monitor() -> None:
         stages.append(client.get(f"/api/runs/{run_id}/").json()["stage"])
 
-    with _environment(Run.objects.get(pk=run_id), "w", monitor) as folder:
+    run = Run.objects.select_related("script").get(pk=run_id)
+    with _environment(run, run.script, "w", monitor) as folder:
         assert (folder / "rbas_probe" / "__init__.py").exists()
     assert "preparing" in stages
     assert client.get(f"/api/runs/{run_id}/").json()["stage"] == ""
