@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -23,7 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from scripts_api import artifacts, lifecycle
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
-from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
+from scripts_api.sandbox import LiveOutput, Outcome, RunSpec, SandboxError, get_sandbox
 from simple_rbas.database import (
     UNAVAILABLE,
     Backoff,
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # How often a running run's cancel flag is read: cancelling takes effect within about this.
 CANCEL_POLL_SECONDS = 0.25
+# A running run's output and progress are stored at most this often (about twice a second).
+LIVE_STORE_SECONDS = 0.5
 # A run's `error` is one line for people; the details are in its stderr.
 MAX_ERROR_LENGTH = 2000
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"[:64]
@@ -44,8 +47,9 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 class LeaseMonitor:
     """Polled by the sandbox while a run executes: renews the lease, reports a cancel request
-    ("cancelled") or a lease taken away ("lost"). While the database is unreachable the run goes
-    on: the monitor retries with growing delays and renews the lease once it answers."""
+    ("cancelled") or a lease taken away ("lost"), and stores the output so far (`on_output`
+    hands it over) at most every LIVE_STORE_SECONDS. While the database is unreachable the run
+    goes on: the monitor retries with growing delays and renews the lease once it answers."""
 
     def __init__(self, run_id, worker_id: str) -> None:
         self.run_id, self.worker_id = run_id, worker_id
@@ -53,6 +57,12 @@ class LeaseMonitor:
         self.retry_at = 0.0
         self.backoff = Backoff(first=CANCEL_POLL_SECONDS, longest=5.0)
         self.unreachable_since: float | None = None
+        self.live: LiveOutput | None = None
+        self.stored_version, self.stored_at = 0, float("-inf")
+
+    def on_output(self, live: LiveOutput) -> None:
+        """The sandbox's callback: keep the newest output, to be stored by the next poll."""
+        self.live = live
 
     def __call__(self) -> str | None:
         now = time.monotonic()
@@ -79,7 +89,31 @@ class LeaseMonitor:
             )
             self.unreachable_since = None
             self.backoff.reset()
+        if verdict is None:
+            self._store_live(now)
         return verdict
+
+    def _store_live(self, now: float) -> None:
+        """Store the output so far if it changed and the last store is old enough; a database
+        error skips this update (the outcome recorded at the end wins), never the run."""
+        live = self.live
+        if live is None or live.version == self.stored_version:
+            return
+        if now - self.stored_at < LIVE_STORE_SECONDS:
+            return
+        self.stored_version, self.stored_at = live.version, now
+        try:
+            _store_live_output(
+                run_id=self.run_id,
+                worker_id=self.worker_id,
+                stdout=live.stdout,
+                stderr=live.stderr,
+                progress=live.progress,
+            )
+        except DatabaseError as error:
+            logger.warning("Run %s: its live output was not stored (%s).", self.run_id, error)
+            if is_unavailable(error):
+                discard_connection()
 
     def _check(self, now: float) -> str | None:
         if now - self.renewed_at >= settings.RUN_HEARTBEAT_SECONDS:
@@ -96,6 +130,25 @@ class LeaseMonitor:
         if row is None or row["status"] != RunStatus.RUNNING:
             return "lost"
         return "cancelled" if row["cancel_requested_at"] else None
+
+
+def _store_live_output(
+    *, run_id, worker_id: str, stdout: str, stderr: str, progress: dict | None
+) -> bool:
+    """Store a running run's output so far and its progress, provided `worker_id` still holds
+    its lease (a lost lease never overwrites); the one place live output is written."""
+    fields = {"stdout": storable(stdout), "stderr": storable(stderr)}
+    fields.update(_progress_fields(progress))
+    updated = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id).update(
+        **fields, output_version=F("output_version") + 1
+    )
+    return bool(updated)
+
+
+def _progress_fields(progress: dict | None) -> dict:
+    if progress is None:
+        return {"progress": None, "progress_message": ""}
+    return {"progress": progress["fraction"], "progress_message": storable(progress["message"])}
 
 
 def run_claim(*, run_id, worker_id: str) -> bool:
@@ -158,7 +211,8 @@ def _execute(run: Run, worker_id: str, workdir: Path):
         run_id=str(run.pk),
     )
     try:
-        outcome = get_sandbox().run(spec, workdir, LeaseMonitor(run.pk, worker_id))
+        monitor = LeaseMonitor(run.pk, worker_id)
+        outcome = get_sandbox().run(spec, workdir, monitor, on_output=monitor.on_output)
         # Every process of the run is dead by now (the sandbox server sees to it).
         found, notes = artifacts.collect(workdir)
     except (SandboxError, OSError) as error:  # OSError: the working folder
@@ -197,6 +251,7 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | N
         "exit_code": outcome.exit_code,
         "error": storable(reason[:MAX_ERROR_LENGTH]),
         "artifacts": [{"name": f.name, "size": f.size} for f in found],
+        **_progress_fields(outcome.progress),
     }
     try:
         return fields["status"] if _save(run, worker_id, fields, found) else None
