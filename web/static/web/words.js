@@ -41,3 +41,9 @@ export function valueInWords(value) {
   if (Array.isArray(value)) return value.length ? value.map(valueInWords).join(", ") : "(none)";
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
+
+/** A run's progress as a label: "Progress: 40%", or "Progress" while the script gave no number. */
+export function progressInWords(fraction) {
+  return fraction === null || fraction === undefined
+    ? "Progress" : `Progress: ${Math.round(fraction * 100)}%`;
+}
