@@ -126,7 +126,7 @@ class RunOutputSerializer(serializers.Serializer):
     """A run's output after the offsets asked for, the offsets to ask for next, and where the
     run is (docs/api.md: Live output)."""
 
-    status = serializers.ChoiceField(choices=RunStatus.choices)
+    status = serializers.CharField()
     finished = serializers.BooleanField()
     stdout = serializers.CharField()
     stderr = serializers.CharField()

@@ -215,3 +215,20 @@ def test_a_queued_run_answers_at_once_without_wait(catalog, users, bearer_client
     answer = client.get(f"/api/runs/{run_id}/output/?stdout_after=0").json()
     assert time.monotonic() - asked < 1
     assert answer["status"] == "queued" and answer["stdout_offset"] == 0
+
+
+def test_the_progress_example_of_the_docs_runs_as_written(catalog, users, bearer_client):
+    import re
+
+    from scripts_api.execution import run_execute
+    from tests.conftest import ROOT
+
+    docs = (ROOT / "docs" / "writing-scripts.md").read_text()
+    (catalog / "import_customers.py").write_text(re.findall(r"```python\n(.*?)```", docs, re.S)[0])
+    assert not scripts_sync().rejected
+    client = bearer_client(users[Level.WRITE])
+    run_id = start(client, "import-customers", batches=1)
+    assert run_execute(run_id=run_id) == "succeeded"
+    run = client.get(f"/api/runs/{run_id}/").json()
+    assert (run["result"], run["progress"], run["progress_message"]) == (1, 1.0, "done")
+    assert run["stdout"] == "importing batch 1\n"
