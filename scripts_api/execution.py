@@ -59,6 +59,7 @@ class LeaseMonitor:
         self.unreachable_since: float | None = None
         self.live: LiveOutput | None = None
         self.stored_version, self.stored_at = 0, float("-inf")
+        self.live_failed = False
 
     def on_output(self, live: LiveOutput) -> None:
         """The sandbox's callback: keep the newest output, to be stored by the next poll."""
@@ -101,7 +102,7 @@ class LeaseMonitor:
             return
         if now - self.stored_at < LIVE_STORE_SECONDS:
             return
-        self.stored_version, self.stored_at = live.version, now
+        self.stored_at = now
         try:
             _store_live_output(
                 run_id=self.run_id,
@@ -111,9 +112,13 @@ class LeaseMonitor:
                 progress=live.progress,
             )
         except DatabaseError as error:
-            logger.warning("Run %s: its live output was not stored (%s).", self.run_id, error)
+            if not self.live_failed:  # tried again with the next poll due, said once
+                logger.warning("Run %s: its live output was not stored (%s).", self.run_id, error)
+            self.live_failed = True
             if is_unavailable(error):
                 discard_connection()
+            return
+        self.stored_version = live.version
 
     def _check(self, now: float) -> str | None:
         if now - self.renewed_at >= settings.RUN_HEARTBEAT_SECONDS:

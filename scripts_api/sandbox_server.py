@@ -323,6 +323,16 @@ class Live:
                 self.progress = update
                 break
 
+    def drain_progress(self, fd: int) -> None:
+        """Read what the progress channel holds now, without waiting for more."""
+        for _ in range(16):  # a process left behind may keep writing: not forever
+            if not select.select([fd], [], [], 0)[0]:
+                return
+            chunk = os.read(fd, CHUNK)
+            if not chunk:
+                return
+            self.read_progress(chunk)
+
     def event(self, buffers: dict) -> dict | None:
         """The output event due now, if anything new came since the last one."""
         now = time.monotonic()
@@ -368,7 +378,10 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     cut = {out_r: False, err_r: False, res_r: False}
     status, exited_at, killed_for = None, None, None
     live = Live(request["run"], out_r, err_r)
-    open_fds = {*buffers, prog_r}
+    # The run is over when stdout, stderr and the result channel are closed; the progress
+    # channel is read meanwhile, and a script that leaves it open does not hold its run.
+    open_fds = set(buffers)
+    watched = {*buffers, prog_r}
     while open_fds:
         ended = lifecycle.reap()  # the child, and orphans of the script that were handed to us
         if killed_for is None and status is None:
@@ -379,7 +392,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             status, exited_at = ended[pid], time.monotonic()
         if exited_at is not None and time.monotonic() - exited_at > STRAY_GRACE_SECONDS:
             break  # the script left processes behind that hold its output open
-        ready, _, _ = select.select([*open_fds, control_in], [], [], 0.05)
+        ready, _, _ = select.select([*(open_fds | watched), control_in], [], [], 0.05)
         for fd in ready:
             if fd == control_in:
                 if not os.read(control_in, 4096):  # the worker is gone
@@ -389,6 +402,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             chunk = os.read(fd, CHUNK)
             if not chunk:
                 open_fds.discard(fd)
+                watched.discard(fd)
                 continue
             if fd == prog_r:
                 live.read_progress(chunk)
@@ -398,6 +412,8 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             cut[fd] = cut[fd] or len(chunk) > room
         if status is None and (event := live.event(buffers)) is not None:
             send(event)
+    if prog_r in watched:  # what the script reported just before it ended
+        live.drain_progress(prog_r)
     for fd in (*buffers, prog_r):
         os.close(fd)
     if status is None:

@@ -168,6 +168,7 @@ def test_a_database_error_storing_live_output_never_stops_the_run(running_run, m
     live.add({"stdout": "x", "stderr": "", "progress": None})
     monitor.on_output(live)
     assert monitor() is None  # the run goes on
+    assert monitor.stored_version == 0  # and the update is tried again at the next store due
 
 
 @pytest.fixture
