@@ -232,3 +232,50 @@ def test_the_progress_example_of_the_docs_runs_as_written(catalog, users, bearer
     run = client.get(f"/api/runs/{run_id}/").json()
     assert (run["result"], run["progress"], run["progress_message"]) == (1, 1.0, "done")
     assert run["stdout"] == "importing batch 1\n"
+
+
+REFUSE_LIVE_STORES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_live BEFORE UPDATE OF output_version ON scripts_api_run "
+        "BEGIN SELECT RAISE(ABORT, 'live output refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_live() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'live output refused'; END $$",
+        "CREATE TRIGGER refuse_live BEFORE UPDATE OF output_version ON scripts_api_run "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_live()",
+    ],
+}
+
+
+@pytest.fixture
+def refused_live_stores(transactional_db):
+    """A database that refuses every store of live output (a trigger), and only that."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for statement in REFUSE_LIVE_STORES[connection.vendor]:
+            cursor.execute(statement)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TRIGGER refuse_live"
+            + (" ON scripts_api_run" if connection.vendor == "postgresql" else "")
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP FUNCTION refuse_live()")
+
+
+def test_a_database_refusing_live_output_fails_neither_the_run_nor_the_worker(
+    refused_live_stores, live_catalog, client, start_worker
+):
+    worker = start_worker()
+    run_id = start(client, "talker", pause=0.6)
+    run = client.get(f"/api/runs/{run_id}/?wait=15").json()
+    assert run["status"] == "succeeded", run
+    assert run["stdout"].startswith("first line") and run["stdout"].endswith("second line\n")
+    log = worker.log_path.read_text()
+    assert log.count("its live output was not stored") == 1, log
+    # The worker goes on running runs.
+    again = client.post("/api/scripts/hello/runs/?wait=15", {}, format="json").json()
+    assert again["status"] == "succeeded"
