@@ -229,3 +229,24 @@ def test_progress_outside_a_run_does_nothing(monkeypatch):
     rbas.progress(0.5, "on the author's machine")
     with pytest.raises(TypeError):
         rbas.progress("0.5")
+
+
+def test_what_a_script_writes_itself_on_the_progress_channel_is_checked(tmp_path):
+    writes_its_own = r"""
+        import os
+        def main():
+            for line in (
+                b"not json\n",
+                b'{"fraction": NaN, "message": "nan"}\n',
+                b'{"fraction": 0.5, "message": 7}\n',
+                b'{"fraction": [1], "message": "list"}\n',
+                b"[1, 2]\n",
+                b'{"fraction": 0.5, "message": "' + b"m" * 9000 + b'"}\n',
+                b'{"fraction": -3, "message": "' + b"k" * 300 + b'"}\n',
+                b'{"fraction": 0.9, "message": "no end of line"',
+            ):
+                os.write(5, line)
+    """
+    outcome = get_sandbox().run(spec(writes_its_own), workdir(tmp_path))
+    assert outcome.status == "succeeded", outcome
+    assert outcome.progress == {"fraction": 0.0, "message": "k" * 200}
