@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -25,7 +26,7 @@ from django_tasks_db.models import DBTaskResult
 from scripts_api import artifacts, dependencies, lifecycle, versions
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
-from scripts_api.sandbox import Outcome, RunSpec, SandboxError, get_sandbox
+from scripts_api.sandbox import LiveOutput, Outcome, RunSpec, SandboxError, get_sandbox
 from simple_rbas.database import (
     UNAVAILABLE,
     Backoff,
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # How often a running run's cancel flag is read: cancelling takes effect within about this.
 CANCEL_POLL_SECONDS = 0.25
+# A running run's output and progress are stored at most this often (about twice a second).
+LIVE_STORE_SECONDS = 0.5
 # A run's `error` is one line for people; the details are in its stderr.
 MAX_ERROR_LENGTH = 2000
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"[:64]
@@ -48,15 +51,24 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 class LeaseMonitor:
     """Polled by the sandbox while a run executes: renews the lease, reports a cancel request
-    ("cancelled") or a lease taken away ("lost"). While the database is unreachable the run goes
-    on: the monitor retries with growing delays and renews the lease once it answers."""
+    ("cancelled") or a lease taken away ("lost"), and stores the output so far (`on_output`
+    hands it over) at most every LIVE_STORE_SECONDS. While the database is unreachable the run
+    goes on: the monitor retries with growing delays and renews the lease once it answers."""
 
-    def __init__(self, run_id, worker_id: str) -> None:
+    def __init__(self, run_id, worker_id: str, secrets: dict[str, str] | None = None) -> None:
         self.run_id, self.worker_id = run_id, worker_id
+        self.secrets = secrets or {}  # masked in the output stored while the run goes on
         self.checked_at = self.renewed_at = time.monotonic()
         self.retry_at = 0.0
         self.backoff = Backoff(first=CANCEL_POLL_SECONDS, longest=5.0)
         self.unreachable_since: float | None = None
+        self.live: LiveOutput | None = None
+        self.stored_version, self.stored_at = 0, float("-inf")
+        self.live_failed = False
+
+    def on_output(self, live: LiveOutput) -> None:
+        """The sandbox's callback: keep the newest output, to be stored by the next poll."""
+        self.live = live
 
     def __call__(self) -> str | None:
         now = time.monotonic()
@@ -83,7 +95,36 @@ class LeaseMonitor:
             )
             self.unreachable_since = None
             self.backoff.reset()
+        if verdict is None:
+            self._store_live(now)
         return verdict
+
+    def _store_live(self, now: float) -> None:
+        """Store the output so far if it changed and the last store is old enough; a database
+        error skips this update (the outcome recorded at the end wins), never the run."""
+        live = self.live
+        if live is None or live.version == self.stored_version:
+            return
+        if now - self.stored_at < LIVE_STORE_SECONDS:
+            return
+        self.stored_at = now
+        try:
+            _store_live_output(
+                run_id=self.run_id,
+                worker_id=self.worker_id,
+                stdout=live.stdout,
+                stderr=live.stderr,
+                progress=live.progress,
+                secrets=self.secrets,
+            )
+        except DatabaseError as error:
+            if not self.live_failed:  # tried again with the next poll due, said once
+                logger.warning("Run %s: its live output was not stored (%s).", self.run_id, error)
+            self.live_failed = True
+            if is_unavailable(error):
+                discard_connection()
+            return
+        self.stored_version = live.version
 
     def _check(self, now: float) -> str | None:
         if now - self.renewed_at >= settings.RUN_HEARTBEAT_SECONDS:
@@ -100,6 +141,38 @@ class LeaseMonitor:
         if row is None or row["status"] != RunStatus.RUNNING:
             return "lost"
         return "cancelled" if row["cancel_requested_at"] else None
+
+
+def _store_live_output(
+    *,
+    run_id,
+    worker_id: str,
+    stdout: str,
+    stderr: str,
+    progress: dict | None,
+    secrets: dict[str, str] | None = None,
+) -> bool:
+    """Store a running run's output so far and its progress, provided `worker_id` still holds
+    its lease (a lost lease never overwrites); the one place live output is written. The run's
+    secret values are masked, and a possible start of one is held back until it is whole."""
+    secrets = secrets or {}
+    fields = {
+        "stdout": storable(masking.mask_growing(stdout, secrets)),
+        "stderr": storable(masking.mask_growing(stderr, secrets)),
+    }
+    if progress is not None:
+        progress = {**progress, "message": masking.mask(progress["message"], secrets)}
+    fields.update(_progress_fields(progress))
+    updated = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id).update(
+        **fields, output_version=F("output_version") + 1
+    )
+    return bool(updated)
+
+
+def _progress_fields(progress: dict | None) -> dict:
+    if progress is None:
+        return {"progress": None, "progress_message": ""}
+    return {"progress": progress["fraction"], "progress_message": storable(progress["message"])}
 
 
 def run_claim(*, run_id, worker_id: str) -> bool:
@@ -164,7 +237,7 @@ def _execute(run: Run, worker_id: str, workdir: Path):
     except Exception as error:
         logger.exception("Run %s: its secrets could not be read", run.pk)
         return _failed(f"The worker could not read the run's secrets: {_describe(error)}"), [], []
-    monitor = LeaseMonitor(run.pk, worker_id)
+    monitor = LeaseMonitor(run.pk, worker_id, secrets=secret_values)
     try:
         with contextlib.ExitStack() as held:
             environment = ""
@@ -188,7 +261,7 @@ def _execute(run: Run, worker_id: str, workdir: Path):
                 env=secret_values,
                 environment=environment,
             )
-            outcome = get_sandbox().run(spec, workdir, monitor)
+            outcome = get_sandbox().run(spec, workdir, monitor, on_output=monitor.on_output)
             outcome = _masked(outcome, secret_values)
         # Every process of the run is dead by now (the sandbox server sees to it).
         found, notes = artifacts.collect(workdir)
@@ -219,6 +292,8 @@ def _masked(outcome: Outcome, values: dict[str, str]) -> Outcome:
         error=error,
         stdout=masking.mask(outcome.stdout, values),
         stderr=masking.mask(outcome.stderr, values),
+        progress=outcome.progress
+        and {**outcome.progress, "message": masking.mask(outcome.progress["message"], values)},
     )
 
 
@@ -279,6 +354,7 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | N
         "exit_code": outcome.exit_code,
         "error": storable(reason[:MAX_ERROR_LENGTH]),
         "artifacts": [{"name": f.name, "size": f.size} for f in found],
+        **_progress_fields(outcome.progress),
     }
     try:
         return fields["status"] if _save(run, worker_id, fields, found) else None

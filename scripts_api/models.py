@@ -189,6 +189,11 @@ class Run(models.Model):
     # The lease: which worker holds the run and when it last said so.
     worker_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Live output: the script's last `rbas.progress` (0..1, null before any), its message, and
+    # a count of the updates stored while it runs, which long-polls watch (scripts_api/live.py).
+    progress = models.FloatField(null=True, blank=True)
+    progress_message = models.CharField(max_length=200, blank=True)
+    output_version = models.PositiveIntegerField(default=0)
 
     objects = RunQuerySet.as_manager()
 

@@ -87,6 +87,39 @@ class Outcome:
     stdout: str
     stderr: str
     exit_code: int | None
+    # The last `rbas.progress` of the script: {"fraction", "message"}, or None.
+    progress: dict | None = None
+
+
+@dataclass
+class LiveOutput:
+    """What a running script printed so far (within the caps) and its latest progress;
+    `version` counts the updates, so that a reader can tell whether anything is new."""
+
+    stdout: str = ""
+    stderr: str = ""
+    progress: dict | None = None
+    version: int = 0
+
+    def add(self, event: dict) -> None:
+        """Take in an output event of the sandbox server (SandboxError when malformed)."""
+        stdout, stderr, progress = event.get("stdout"), event.get("stderr"), event.get("progress")
+        if not isinstance(stdout, str) or not isinstance(stderr, str):
+            raise SandboxError("The sandbox server sent a garbled output event.")
+        if progress is not None and not _is_progress(progress):
+            raise SandboxError("The sandbox server sent a garbled progress.")
+        self.stdout += stdout
+        self.stderr += stderr
+        self.progress = progress
+        self.version += 1
+
+
+def _is_progress(value) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("fraction"), (int, float))
+        and isinstance(value.get("message"), str)
+    )
 
 
 class SandboxError(RuntimeError):
@@ -266,17 +299,22 @@ class Sandbox:
         self._pending = b""
 
     def run(
-        self, spec: RunSpec, workdir: Path, should_stop: Callable[[], str | None] = lambda: None
+        self,
+        spec: RunSpec,
+        workdir: Path,
+        should_stop: Callable[[], str | None] = lambda: None,
+        on_output: Callable[[LiveOutput], None] = lambda live: None,
     ) -> Outcome:
-        """Run `spec` in `workdir`; `should_stop` is polled and may return "cancelled".
+        """Run `spec` in `workdir`; `should_stop` is polled and may return "cancelled";
+        `on_output` is called with the output so far whenever more comes while it runs.
 
-        Whatever `should_stop` raises (a database error, say) propagates after the run's
-        processes and the server are killed.
+        Whatever `should_stop` or `on_output` raises (a database error, say) propagates after
+        the run's processes and the server are killed.
         """
         with self._lock:
             self._ensure_started()
             try:
-                outcome = self._run(spec, workdir, should_stop)
+                outcome = self._run(spec, workdir, should_stop, on_output)
             except BaseException as error:
                 self._reset()
                 if isinstance(error, (OSError, ValueError)):  # a broken pipe, a garbled message
@@ -285,7 +323,7 @@ class Sandbox:
             self._child_pid = None
             return outcome
 
-    def _run(self, spec: RunSpec, workdir: Path, should_stop) -> Outcome:
+    def _run(self, spec: RunSpec, workdir: Path, should_stop, on_output) -> Outcome:
         (workdir / "output").mkdir()
         (workdir / "tmp").mkdir()
         request = {
@@ -337,8 +375,15 @@ class Sandbox:
         self._child_pid = pid = started["pid"]
         deadline = time.monotonic() + spec.timeout_seconds
         stopped_for = None
+        live = LiveOutput()
         while True:
             finished = self._read_message(deadline=min(deadline, time.monotonic() + 0.1))
+            is_output = finished is not None and finished.get("event") == "output"
+            # Output of this run only: _expect refuses another run's like any message.
+            if is_output and finished.get("run") == spec.run_id:
+                live.add(finished)
+                on_output(live)
+                finished = None
             if self._expect(finished, "finished", spec.run_id) is not None:
                 break
             if stopped_for is None:
@@ -356,8 +401,11 @@ class Sandbox:
         stdout = _note_cut(finished["stdout"], finished["stdout_cut"])
         stderr = _note_cut(finished["stderr"], finished["stderr_cut"])
 
+        progress = finished.get("progress")
+        progress = progress if progress is None or _is_progress(progress) else None
+
         def ended(status: str, error: str = "", result=None) -> Outcome:
-            return Outcome(status, result, error, stdout, stderr, exit_code)
+            return Outcome(status, result, error, stdout, stderr, exit_code, progress)
 
         if finished["killed_for"] == "processes":
             most = settings.SANDBOX_MAX_PROCESSES

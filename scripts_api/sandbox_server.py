@@ -10,8 +10,12 @@ two where starting a new one costs twenty, and the standby takes even that off t
 run; every child is still a fresh copy of this `python -I` process that never ran a script.
 
 Protocol, one JSON object per line: the worker writes a request naming its run ({"run": id, ...})
-on the server's stdin; the server answers {"event": "started", "run": id, "pid": N} then
-{"event": "finished", "run": id, ...}. The worker checks that every answer names the run it
+on the server's stdin; the server answers {"event": "started", "run": id, "pid": N}, then
+while the script runs {"event": "output", "run": id, "stdout": new text, "stderr": new text,
+"progress": latest or null} at most every LIVE_INTERVAL_SECONDS and only when something new
+came (never past the output caps), then {"event": "finished", "run": id, ...}, which alone says
+what is kept. The progress comes from a pipe of its own (PROGRESS_FD, written by `rbas.progress`
+in the script). The worker checks that every answer names the run it
 asked for. The server is a child subreaper: every process a run starts, however detached,
 stays its descendant, and all of them are dead before it reports the run's end, when its stdin
 closes (the worker reset it) and when the worker dies or a SIGTERM or SIGINT comes; while a run
@@ -19,6 +23,7 @@ executes it watches its processes and disk (lifecycle.py).
 """
 
 import builtins
+import codecs
 import ctypes
 import datetime
 import gc
@@ -38,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import landlock
 import lifecycle
 import privileges
+import rbas
 import seccomp
 
 sys.path.pop(0)
@@ -58,6 +64,11 @@ privileges.warm()  # looked up once here rather than by every forked child
 
 RESULT_FD = 3
 REQUEST_FD = 4
+PROGRESS_FD = 5  # what `rbas.progress` writes: a channel no print can reach
+# While a run executes, new output and progress go to the worker at most this often.
+LIVE_INTERVAL_SECONDS = 0.2
+# The longest line the progress channel may send (`rbas` sends far less); longer is dropped.
+PROGRESS_LINE_BYTES = 4096
 CHUNK = 64 * 1024
 # After the child exits, how long its own children may keep the output pipes open.
 STRAY_GRACE_SECONDS = 0.5
@@ -103,9 +114,11 @@ def _report(channel, payload: dict) -> None:
 class Standby:
     """A forked child waiting for its request, and the server's ends of its pipes."""
 
-    def __init__(self, pid: int, request_w: int, out_r: int, err_r: int, res_r: int) -> None:
+    def __init__(
+        self, pid: int, request_w: int, out_r: int, err_r: int, res_r: int, prog_r: int
+    ) -> None:
         self.pid, self.request_w = pid, request_w
-        self.out_r, self.err_r, self.res_r = out_r, err_r, res_r
+        self.out_r, self.err_r, self.res_r, self.prog_r = out_r, err_r, res_r, prog_r
         self.max_processes = None  # the RLIMIT_NPROC it was given while it waited, if any
 
 
@@ -115,6 +128,7 @@ def _fork_standby(shared_rules: dict | None) -> Standby:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
+    prog_r, prog_w = os.pipe()
     # Frozen objects are never visited by the child's garbage collector, so their memory pages
     # stay shared with this process instead of being copied on first touch.
     gc.freeze()
@@ -124,12 +138,12 @@ def _fork_standby(shared_rules: dict | None) -> Standby:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            _child(shared_rules, req_r, out_w, err_w, res_w)
+            _child(shared_rules, req_r, out_w, err_w, res_w, prog_w)
         finally:
             os._exit(70)
-    for fd in (req_r, out_w, err_w, res_w):
+    for fd in (req_r, out_w, err_w, res_w, prog_w):
         os.close(fd)
-    return Standby(pid, req_w, out_r, err_r, res_r)
+    return Standby(pid, req_w, out_r, err_r, res_r, prog_r)
 
 
 def _rules_key(rules: dict | None):
@@ -202,19 +216,36 @@ def _read_request(fd: int) -> dict | None:
     return json.loads(data) if data else None
 
 
-def _child(shared_rules: dict | None, req_r: int, out_w: int, err_w: int, res_w: int) -> None:
+def _child(
+    shared_rules: dict | None, req_r: int, out_w: int, err_w: int, res_w: int, prog_w: int
+) -> None:
     """Runs in the forked child: get ready, wait for the request, confine, run the script."""
     os.setsid()  # its own process group, which is killed as a whole
     _die_with_parent()
     devnull = os.open(os.devnull, os.O_RDONLY)
-    pairs = ((devnull, 0), (out_w, 1), (err_w, 2), (res_w, RESULT_FD), (req_r, REQUEST_FD))
+    pairs = (
+        (devnull, 0),
+        (out_w, 1),
+        (err_w, 2),
+        (res_w, RESULT_FD),
+        (req_r, REQUEST_FD),
+        (prog_w, PROGRESS_FD),
+    )
     for source, target in pairs:
         os.dup2(source, target)
-    _close_inherited_fds(keep=REQUEST_FD)
+    _close_inherited_fds(keep=PROGRESS_FD)
+    os.set_blocking(PROGRESS_FD, False)  # a slow server never stalls the script
+    rbas.channel = PROGRESS_FD
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+    # Line by line, as on a terminal: what a script prints shows while it runs.
+    sys.stdout = io.TextIOWrapper(
+        io.FileIO(1, "w", closefd=False), encoding="utf-8", line_buffering=True
+    )
     sys.stderr = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace"
+        io.FileIO(2, "w", closefd=False),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
     )
     channel = io.FileIO(RESULT_FD, "w", closefd=False)
     ruleset = _prepare_ruleset(shared_rules)
@@ -255,9 +286,10 @@ def _child(shared_rules: dict | None, req_r: int, out_w: int, err_w: int, res_w:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
+        rbas.flush()
         # Closing the pipes tells the server at once that the script is done; tearing down
         # the process's memory in os._exit takes another millisecond nobody needs to wait for.
-        for fd in (1, 2, RESULT_FD):
+        for fd in (1, 2, RESULT_FD, PROGRESS_FD):
             with contextlib.suppress(OSError):
                 os.close(fd)
         os._exit(code)
@@ -274,10 +306,82 @@ def _exit_status_without_waiting(pid: int, channel: bytes) -> int | None:
     return os.waitpid(pid, 0)[1]
 
 
+def _progress_from(line: bytes) -> dict | None:
+    """A progress update read from the run's progress channel, checked as `rbas.progress`
+    checks it (the script may write there itself); None when it is not one."""
+    try:
+        update = json.loads(line)
+        fraction, message = float(update["fraction"]), update["message"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+    if fraction != fraction or not isinstance(message, str):  # NaN
+        return None
+    return {
+        "fraction": min(max(fraction, 0.0), 1.0),
+        "message": message[: rbas.MAX_MESSAGE_CHARS],
+    }
+
+
+class Live:
+    """What of a running script's output and progress the worker has not been sent yet."""
+
+    def __init__(self, run_id: str, out_r: int, err_r: int) -> None:
+        self.run_id = run_id
+        self.sent = {out_r: 0, err_r: 0}
+        self.decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in self.sent}
+        self.progress = self.sent_progress = None
+        self.pending = b""  # an unfinished line of the progress channel
+        self.sent_at = time.monotonic()
+
+    def read_progress(self, chunk: bytes) -> None:
+        """Take in bytes of the progress channel: the last complete valid line wins."""
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        if len(self.pending) > PROGRESS_LINE_BYTES:
+            self.pending = b""
+        for line in reversed(lines):
+            update = _progress_from(line) if len(line) <= PROGRESS_LINE_BYTES else None
+            if update is not None:
+                self.progress = update
+                break
+
+    def drain_progress(self, fd: int) -> None:
+        """Read what the progress channel holds now, without waiting for more."""
+        for _ in range(16):  # a process left behind may keep writing: not forever
+            if not select.select([fd], [], [], 0)[0]:
+                return
+            chunk = os.read(fd, CHUNK)
+            if not chunk:
+                return
+            self.read_progress(chunk)
+
+    def event(self, buffers: dict) -> dict | None:
+        """The output event due now, if anything new came since the last one."""
+        now = time.monotonic()
+        if now - self.sent_at < LIVE_INTERVAL_SECONDS:
+            return None
+        grown = any(len(buffers[fd]) > sent for fd, sent in self.sent.items())
+        if not grown and self.progress == self.sent_progress:
+            return None
+        text = {}
+        for fd, sent in self.sent.items():
+            text[fd] = self.decoders[fd].decode(bytes(buffers[fd][sent:]))
+            self.sent[fd] = len(buffers[fd])
+        self.sent_at, self.sent_progress = now, self.progress
+        out_r, err_r = self.sent
+        return {
+            "event": "output",
+            "run": self.run_id,
+            "stdout": text[out_r],
+            "stderr": text[err_r],
+            "progress": self.progress,
+        }
+
+
 def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) -> None:
     """Hand the request to the standby child, collect what it says, watch its processes and
     disk, and once every process of the run is dead, report how it ended."""
     pid, out_r, err_r, res_r = standby.pid, standby.out_r, standby.err_r, standby.res_r
+    prog_r = standby.prog_r
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     workdir_fd = os.open(request["workdir"], flags)  # before the script can touch it
     if standby.max_processes != request["max_processes"]:
@@ -294,7 +398,11 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     buffers = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
     cut = {out_r: False, err_r: False, res_r: False}
     status, exited_at, killed_for = None, None, None
+    live = Live(request["run"], out_r, err_r)
+    # The run is over when stdout, stderr and the result channel are closed; the progress
+    # channel is read meanwhile, and a script that leaves it open does not hold its run.
     open_fds = set(buffers)
+    watched = {*buffers, prog_r}
     while open_fds:
         ended = lifecycle.reap()  # the child, and orphans of the script that were handed to us
         if killed_for is None and status is None:
@@ -305,7 +413,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             status, exited_at = ended[pid], time.monotonic()
         if exited_at is not None and time.monotonic() - exited_at > STRAY_GRACE_SECONDS:
             break  # the script left processes behind that hold its output open
-        ready, _, _ = select.select([*open_fds, control_in], [], [], 0.05)
+        ready, _, _ = select.select([*(open_fds | watched), control_in], [], [], 0.05)
         for fd in ready:
             if fd == control_in:
                 if not os.read(control_in, 4096):  # the worker is gone
@@ -315,11 +423,19 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             chunk = os.read(fd, CHUNK)
             if not chunk:
                 open_fds.discard(fd)
+                watched.discard(fd)
+                continue
+            if fd == prog_r:
+                live.read_progress(chunk)
                 continue
             room = caps[fd] - len(buffers[fd])
             buffers[fd] += chunk[: max(room, 0)]
             cut[fd] = cut[fd] or len(chunk) > room
-    for fd in buffers:
+        if status is None and (event := live.event(buffers)) is not None:
+            send(event)
+    if prog_r in watched:  # what the script reported just before it ended
+        live.drain_progress(prog_r)
+    for fd in (*buffers, prog_r):
         os.close(fd)
     if status is None:
         status = _exit_status_without_waiting(pid, buffers[res_r])
@@ -340,6 +456,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             "stderr_cut": cut[err_r],
             "result_cut": cut[res_r],
             "channel": buffers[res_r].decode("utf-8", errors="replace"),
+            "progress": live.progress,
         }
     )
 

@@ -214,6 +214,9 @@ class RunSerializer(RunSummarySerializer):
             return None
         return _absolute(self.context.get("request"), path)
 
+    progress = serializers.FloatField(read_only=True, allow_null=True)
+    progress_message = serializers.CharField(read_only=True)
+
 
 class RunRequestSerializer(serializers.Serializer):
     """Body of `POST /api/scripts/<slug>/runs/`; the parameters are checked against the script."""
@@ -234,3 +237,30 @@ class RunFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
     # Within the database's integers: a larger id is a 400, not an overflow in the query.
     user = serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_INTEGER, required=False)
+
+
+class RunOutputQuerySerializer(serializers.Serializer):
+    """Query of `GET /api/runs/<id>/output/`: offsets in characters of the stored text, and
+    seconds to wait for something new."""
+
+    stdout_after = serializers.IntegerField(
+        min_value=0, max_value=MAX_DATABASE_INTEGER, required=False, default=0
+    )
+    stderr_after = serializers.IntegerField(
+        min_value=0, max_value=MAX_DATABASE_INTEGER, required=False, default=0
+    )
+    wait = serializers.IntegerField(min_value=0, max_value=30, required=False, default=0)
+
+
+class RunOutputSerializer(serializers.Serializer):
+    """A run's output after the offsets asked for, the offsets to ask for next, and where the
+    run is (docs/api.md: Live output)."""
+
+    status = serializers.CharField()
+    finished = serializers.BooleanField()
+    stdout = serializers.CharField()
+    stderr = serializers.CharField()
+    stdout_offset = serializers.IntegerField()
+    stderr_offset = serializers.IntegerField()
+    progress = serializers.FloatField(allow_null=True)
+    progress_message = serializers.CharField()

@@ -27,6 +27,7 @@ urlpatterns = [
     path("runs/", views.RunListView.as_view(), name="run-list"),
     path("runs/<uuid:pk>/", views.RunDetailView.as_view(), name="run-detail"),
     path("runs/<uuid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
+    path("runs/<uuid:pk>/output/", views.RunOutputView.as_view(), name="run-output"),
     path(
         "runs/<uuid:pk>/artifacts/<name:name>",
         views.RunArtifactView.as_view(),

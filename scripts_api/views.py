@@ -11,12 +11,14 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scripts_api import artifacts, selectors, services, versions
+from scripts_api import artifacts, live, selectors, services, versions
 from scripts_api.models import RejectedFile, RunStatus, Script
 from scripts_api.serializers import (
     CompareSerializer,
     RejectedFileSerializer,
     RunFilterSerializer,
+    RunOutputQuerySerializer,
+    RunOutputSerializer,
     RunRequestSerializer,
     RunSerializer,
     RunSummarySerializer,
@@ -271,3 +273,40 @@ class RunArtifactView(APIView):
         response["Content-Length"] = str(artifact.size)
         response["Content-Disposition"] = content_disposition_header(True, artifact.name)
         return response
+
+
+class RunOutputView(APIView):
+    """A run's output after given offsets, while it runs or after; `?wait=N` long-polls until
+    there is something new. Others' runs: 404."""
+
+    required_policy = "authenticated"
+
+    @extend_schema(
+        tags=["runs"],
+        summary="Live output: the text after the offsets; ?wait=N waits for more",
+        parameters=[
+            OpenApiParameter(
+                "stdout_after", int, description="Characters of stdout already read (default 0)."
+            ),
+            OpenApiParameter(
+                "stderr_after", int, description="Characters of stderr already read (default 0)."
+            ),
+            OpenApiParameter(
+                "wait",
+                int,
+                description="Seconds (0-30) to wait for new output, progress or the end.",
+            ),
+        ],
+        responses={200: RunOutputSerializer, **errors(400, 401, 404)},
+    )
+    def get(self, request, pk):
+        query = validated(RunOutputQuerySerializer, query_params(request))
+        run = selectors.run_for(request.user, pk)
+        return Response(
+            live.run_output(
+                run,
+                stdout_after=query["stdout_after"],
+                stderr_after=query["stderr_after"],
+                wait=query["wait"],
+            )
+        )

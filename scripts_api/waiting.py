@@ -31,6 +31,8 @@ class Waiter:
     """One waiting request: the status it last saw, and the event that wakes it."""
 
     status: str
+    # For a wait on live output (`wait(..., output=True)`): the output version it last saw.
+    output_version: int | None = None
     since: float = field(default_factory=time.monotonic)
     event: threading.Event = field(default_factory=threading.Event)
 
@@ -49,13 +51,14 @@ class WaitRoom:
         # Set from a signal handler: a plain attribute, read by the watcher within a tick.
         self.closing = False
 
-    def wait(self, run: Run, seconds: float) -> str:
-        """Sleep until `run` changes status, `seconds` pass, or the process stops. Returns
+    def wait(self, run: Run, seconds: float, output: bool = False) -> str:
+        """Sleep until `run` changes status (or, with `output`, stores new live output),
+        `seconds` pass, or the process stops. Returns
         "refused" at once when the room is full or closing; "unchanged" when the time passed and
         the watcher, which read the run within the last half second, saw its status unchanged
         (the caller's copy is current: hundreds of waits ending together cost no queries);
         otherwise "changed", and the caller reads the run again."""
-        waiter = Waiter(run.status)
+        waiter = Waiter(run.status, run.output_version if output else None)
         if not self._enter(run, waiter):
             return "refused"
         try:
@@ -113,9 +116,10 @@ class WaitRoom:
                 self._work.wait(1.0)
                 continue
             try:
-                statuses = dict(
-                    Run.objects.filter(pk__in=list(waiting)).values_list("pk", "status")
-                )
+                rows = Run.objects.filter(pk__in=list(waiting))
+                states = {
+                    pk: rest for pk, *rest in rows.values_list("pk", "status", "output_version")
+                }
             except UNAVAILABLE as error:
                 if is_unavailable(error):
                     logger.warning("Long-polls cannot read run statuses (%s); retrying.", error)
@@ -129,7 +133,8 @@ class WaitRoom:
             for run_id, waiters in waiting.items():
                 for waiter in waiters:
                     # A run gone from the database wakes its waiters too (they answer 404).
-                    if statuses.get(run_id) != waiter.status:
+                    status, version = states.get(run_id, (None, None))
+                    if status != waiter.status or waiter.output_version not in (None, version):
                         waiter.event.set()
             age = time.monotonic() - max(w.since for ws in waiting.values() for w in ws)
             self._work.wait(0.002 if age < 0.1 else 0.01 if age < 1 else 0.05)

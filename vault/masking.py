@@ -39,3 +39,20 @@ def mask_json(data, values: Mapping[str, str]):
     if isinstance(data, dict):
         return {mask(key, values): mask_json(item, values) for key, item in data.items()}
     return data
+
+
+def mask_growing(text: str, values: Mapping[str, str]) -> str:
+    """`mask` for output that is still being written: also holds back the end of `text` when it
+    could be the start of a value (a secret printed in two writes never shows half of it).
+
+    What it returns for a text is a prefix of what it returns once the text has grown, so
+    readers following the output by offset never see it change behind them.
+    """
+    text = mask(text, values)
+    held = 0
+    for _, value in _ordered(values):
+        for length in range(min(len(value) - 1, len(text)), held, -1):
+            if text.endswith(value[:length]):
+                held = length
+                break
+    return text[: len(text) - held] if held else text

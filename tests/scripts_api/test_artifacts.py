@@ -210,7 +210,14 @@ def test_the_run_list_answers_run_summaries_and_never_loads_output(catalog, user
         assert len(client.get("/api/runs/?page_size=100").json()["results"]) == 4
     assert len(more.captured_queries) == len(queries.captured_queries)
     detail = client.get(f"/api/runs/{runs[0]['id']}/").json()
-    assert set(detail) == SUMMARY_FIELDS | {"stdout", "stderr", "result", "source_url"}
+    assert set(detail) == SUMMARY_FIELDS | {
+        "stdout",
+        "stderr",
+        "result",
+        "progress",
+        "progress_message",
+        "source_url",
+    }
     assert detail["stdout"] == big
 
 

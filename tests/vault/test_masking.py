@@ -1,5 +1,7 @@
 """`vault.masking`: exact values replaced wherever they occur in text and in JSON."""
 
+import itertools
+
 from vault.masking import mask, mask_json
 
 VALUES = {"CRM_TOKEN": "abc123", "LONG_TOKEN": "abc123-and-more"}
@@ -40,3 +42,17 @@ def test_json_strings_keys_and_nesting_are_masked_and_other_values_kept():
 def test_multi_line_values_are_masked_whole():
     key = "-----BEGIN KEY-----\nMIIB\n-----END KEY-----"
     assert mask(f"key:\n{key}\n", {"PEM": key}) == "key:\n[secret PEM]\n"
+
+
+def test_growing_output_holds_back_a_possible_start_of_a_secret_and_only_grows():
+    from vault.masking import mask_growing
+
+    values = {"TOKEN": "abcdef", "PIN": "abz"}
+    printed = "x abcdef y abcdXYZ ab"
+    shown = [mask_growing(printed[:end], values) for end in range(len(printed) + 1)]
+    assert shown[-1] == "x [secret TOKEN] y abcdXYZ "  # "ab" may be the start of either
+    assert mask_growing("x abcde", values) == "x "
+    assert mask_growing("x abcdef", values) == "x [secret TOKEN]"
+    for before, after in itertools.pairwise(shown):
+        assert after.startswith(before)  # readers following by offset never see it change
+    assert all("abcde" not in text for text in shown)

@@ -3,6 +3,7 @@ and nothing a run leaves behind (output, error, result, logs) holds their values
 
 import logging
 import textwrap
+import time
 
 import pytest
 from cryptography.fernet import Fernet
@@ -235,3 +236,57 @@ def test_another_run_cannot_read_a_running_secret_from_proc(
     assert run["status"] == "succeeded", run
     assert run["result"]["found"] == [], run["result"]
     assert client.get(f"/api/runs/{holder}/?wait=20").json()["status"] == "succeeded"
+
+
+SLOW_LEAK = '''
+    """Leak a secret slowly
+
+    Prints the secret's first half, waits, then the rest; reports progress with it too.
+    """
+    import os
+    import sys
+    import time
+
+    import rbas
+
+    POLICY = "authenticated"
+    SECRETS = ["CRM_TOKEN"]
+
+    def main():
+        token = os.environ["CRM_TOKEN"]
+        half = len(token) // 2
+        print("token:", token, flush=True)
+        rbas.progress(0.5, f"using {token}")
+        sys.stdout.write(token[:half])
+        sys.stdout.flush()
+        time.sleep(3)
+        print(token[half:], "done")
+'''
+
+
+def test_live_output_masks_a_secret_even_when_it_is_printed_in_two_writes(
+    vault_catalog, users, bearer_client, start_worker
+):
+    (vault_catalog / "slow_leak.py").write_text(textwrap.dedent(SLOW_LEAK))
+    scripts_sync()
+    start_worker(SECRETS_ENCRYPTION_KEYS=KEY)
+    client = bearer_client(users[Level.READ_ONLY])
+    run_id = client.post("/api/scripts/slow-leak/runs/", {}, format="json").json()["id"]
+
+    def progressed():
+        body = client.get(f"/api/runs/{run_id}/").json()
+        return body if body["progress_message"] else None
+
+    assert wait_for(progressed, timeout=15)["progress_message"] == "using [secret CRM_TOKEN]"
+    time.sleep(1.5)  # the first half is written; the live store runs twice a second
+    body = client.get(f"/api/runs/{run_id}/").json()
+    assert body["status"] == "running"
+    # The first half could be a secret's start: the record holds it back until it is whole.
+    assert body["stdout"] == "token: [secret CRM_TOKEN]\n"
+    output = client.get(f"/api/runs/{run_id}/output/?stdout_after=0").json()
+    assert output["stdout"] == "token: [secret CRM_TOKEN]\n"
+
+    finished = client.get(f"/api/runs/{run_id}/?wait=15").json()
+    assert finished["status"] == "succeeded", finished
+    assert finished["stdout"] == "token: [secret CRM_TOKEN]\n[secret CRM_TOKEN] done\n"
+    assert finished["progress_message"] == "using [secret CRM_TOKEN]"

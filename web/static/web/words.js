@@ -52,3 +52,9 @@ export function declaredByInWords(slugs) {
 export function whenInWords(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
 }
+
+/** A run's progress as a label: "Progress: 40%", or "Progress" while the script gave no number. */
+export function progressInWords(fraction) {
+  return fraction === null || fraction === undefined
+    ? "Progress" : `Progress: ${Math.round(fraction * 100)}%`;
+}

@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { element, failed, notice, signedIn } from "../layout.js";
-import { labelOf, scriptName, valueInWords } from "../words.js";
+import { labelOf, progressInWords, scriptName, valueInWords } from "../words.js";
 
 const runId = location.pathname.split("/")[2];
 const ACTIVE = new Set(["queued", "running"]);
@@ -58,6 +58,8 @@ function render() {
   if (run.status === "succeeded") renderResult(run.result);
   document.getElementById("stdout").textContent = run.stdout || "(nothing)";
   document.getElementById("stderr").textContent = run.stderr || "(nothing)";
+  if (active && run.stdout) document.getElementById("stdout-section").open = true;
+  renderProgress();
   renderParams();
   const files = document.getElementById("artifacts");
   files.replaceChildren(...run.artifacts.map((a) => (a.expired
@@ -70,6 +72,18 @@ function render() {
     document.getElementById("run-elapsed").textContent = run.duration_ms === null
       ? "" : `took ${seconds(run.duration_ms)}`;
   }
+}
+
+/** The bar of `rbas.progress`, with its message; hidden while the script reported none. */
+function renderProgress() {
+  const section = document.getElementById("progress-section");
+  section.hidden = run.progress === null || run.progress === undefined;
+  if (section.hidden) return;
+  const bar = document.getElementById("run-progress");
+  bar.value = run.progress;
+  bar.textContent = `${Math.round(run.progress * 100)}%`; // for browsers without <progress>
+  document.getElementById("progress-label").textContent = progressInWords(run.progress);
+  document.getElementById("progress-message").textContent = run.progress_message;
 }
 
 /** The run's parameters as "label: value" pairs, in the order the script declares them. */
@@ -96,15 +110,41 @@ function tick() {
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Characters as the API counts them (code points), not JavaScript's UTF-16 units. */
+const characters = (text) => [...text].length;
+
+/** Read what the running script printed since the last answer, and its progress: the API
+ * answers as soon as there is something new, or the run ends (then the whole run is read). */
+async function followOutput() {
+  const query = `stdout_after=${characters(run.stdout)}&stderr_after=${characters(run.stderr)}`;
+  let live;
+  try {
+    live = await api(`/api/runs/${runId}/output/?${query}&wait=10`);
+  } catch (error) {
+    if (error.status !== 400) throw error;
+    return api(`/api/runs/${runId}/`); // the stored text changed under us: read it again
+  }
+  if (live.finished) return api(`/api/runs/${runId}/`);
+  return {
+    ...run,
+    status: live.status,
+    stdout: run.stdout + live.stdout,
+    stderr: run.stderr + live.stderr,
+    progress: live.progress,
+    progress_message: live.progress_message,
+  };
+}
+
 /** Follow the run until it ends: short polls while it waits for a worker (to show when it
- * starts), then long polls, which the API answers the moment the run finishes. */
+ * starts), then long polls of its output, which the API answers the moment something new is
+ * printed or the run finishes. */
 async function follow() {
   while (ACTIVE.has(run.status)) {
     if (run.status === "queued") {
       await pause(500);
       run = await api(`/api/runs/${runId}/`);
     } else {
-      run = await api(`/api/runs/${runId}/?wait=10`);
+      run = await followOutput();
     }
     render();
   }
