@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from scripts_api.services import scripts_sync
 from tests.smtp import MailServer
+from tests.wheels import write_wheel
 from users import sessions
 from users.models import User
 from users.roles import LEVEL_KEYS, Level
@@ -246,3 +247,28 @@ def wait_for(condition, timeout: float = 20, interval: float = 0.05):
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout}s")
+
+
+# Scripts' dependencies: a local wheel and uv pointed at it only (tests/wheels.py).
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory):
+    """A folder holding the wheel of `rbas-probe` 1.0 (a package nothing else has)."""
+    folder = tmp_path_factory.mktemp("wheels")
+    write_wheel(folder, "rbas-probe", "1.0", {"rbas_probe/__init__.py": "VALUE = 42\n"})
+    return folder
+
+
+@pytest.fixture
+def uv_index(wheels, tmp_path, settings, monkeypatch) -> dict[str, str]:
+    """uv sees the wheels folder only, in this process and in workers given the returned env."""
+    env = {
+        "UV_NO_INDEX": "1",
+        "UV_FIND_LINKS": str(wheels),
+        "SCRIPT_ENVIRONMENTS_DIR": str(tmp_path / "environments"),
+        "SCRIPT_UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+    }
+    for name in ("UV_NO_INDEX", "UV_FIND_LINKS"):
+        monkeypatch.setenv(name, env[name])
+    settings.SCRIPT_ENVIRONMENTS_DIR = tmp_path / "environments"
+    settings.SCRIPT_UV_CACHE_DIR = tmp_path / "uv-cache"
+    return env

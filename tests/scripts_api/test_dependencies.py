@@ -1,14 +1,11 @@
 """Scripts' PEP 723 dependencies: read by the catalog, built by uv from a wheel made here (uv
 is pointed at that folder only), imported by the script in the sandbox, reused, pruned."""
 
-import base64
 import fcntl
-import hashlib
 import importlib.util
 import os
 import textwrap
 import time
-import zipfile
 
 import pytest
 
@@ -59,51 +56,6 @@ DJANGO_PROBE = '''
         import django
         return django.__file__
 '''
-
-
-def _wheel(folder, name: str, version: str, files: dict[str, str]) -> None:
-    """Write a pure-Python wheel by hand (a zip with METADATA, WHEEL and RECORD)."""
-    dist = f"{name.replace('-', '_')}-{version}"
-    entries = {
-        **files,
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}.dist-info/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = ""
-    for path, text in entries.items():
-        digest = hashlib.sha256(text.encode()).digest()
-        encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        record += f"{path},sha256={encoded},{len(text.encode())}\n"
-    entries[f"{dist}.dist-info/RECORD"] = record + f"{dist}.dist-info/RECORD,,\n"
-    with zipfile.ZipFile(folder / f"{dist}-py3-none-any.whl", "w") as archive:
-        for path, text in entries.items():
-            archive.writestr(path, text)
-
-
-@pytest.fixture(scope="session")
-def wheels(tmp_path_factory):
-    """A folder holding the wheel of `rbas-probe` 1.0 (a package nothing else has)."""
-    folder = tmp_path_factory.mktemp("wheels")
-    _wheel(folder, "rbas-probe", "1.0", {"rbas_probe/__init__.py": "VALUE = 42\n"})
-    return folder
-
-
-@pytest.fixture
-def uv_index(wheels, tmp_path, settings, monkeypatch) -> dict[str, str]:
-    """uv sees the wheels folder only, in this process and in workers given the returned env."""
-    env = {
-        "UV_NO_INDEX": "1",
-        "UV_FIND_LINKS": str(wheels),
-        "SCRIPT_ENVIRONMENTS_DIR": str(tmp_path / "environments"),
-        "SCRIPT_UV_CACHE_DIR": str(tmp_path / "uv-cache"),
-    }
-    for name in ("UV_NO_INDEX", "UV_FIND_LINKS"):
-        monkeypatch.setenv(name, env[name])
-    settings.SCRIPT_ENVIRONMENTS_DIR = tmp_path / "environments"
-    settings.SCRIPT_UV_CACHE_DIR = tmp_path / "uv-cache"
-    return env
 
 
 def _add(catalog, name: str, source: str):

@@ -217,14 +217,23 @@ def test_a_queued_run_answers_at_once_without_wait(catalog, users, bearer_client
     assert answer["status"] == "queued" and answer["stdout_offset"] == 0
 
 
-def test_the_progress_example_of_the_docs_runs_as_written(catalog, users, bearer_client):
+def _progress_examples() -> list[str]:
+    """The whole scripts of docs/writing-scripts.md and the README that draw a progress bar."""
     import re
 
-    from scripts_api.execution import run_execute
     from tests.conftest import ROOT
 
-    docs = (ROOT / "docs" / "writing-scripts.md").read_text()
-    (catalog / "import_customers.py").write_text(re.findall(r"```python\n(.*?)```", docs, re.S)[0])
+    pages = [ROOT / "docs" / "writing-scripts.md", ROOT / "README.md"]
+    blocks = [re.findall(r"```python\n(.*?)```", page.read_text(), re.S) for page in pages]
+    return [b for found in blocks for b in found if "import rbas" in b and "def main(" in b]
+
+
+def test_the_progress_example_of_the_docs_runs_as_written(catalog, users, bearer_client):
+    from scripts_api.execution import run_execute
+
+    docs, readme = _progress_examples()
+    (catalog / "import_customers.py").write_text(docs)
+    (catalog / "close_quarter.py").write_text(readme)
     assert not scripts_sync().rejected
     client = bearer_client(users[Level.WRITE])
     run_id = start(client, "import-customers", batches=1)
@@ -232,6 +241,12 @@ def test_the_progress_example_of_the_docs_runs_as_written(catalog, users, bearer
     run = client.get(f"/api/runs/{run_id}/").json()
     assert (run["result"], run["progress"], run["progress_message"]) == (1, 1.0, "done")
     assert run["stdout"] == "importing batch 1\n"
+
+    run_id = start(bearer_client(users[Level.OWNER]), "close-quarter")
+    assert run_execute(run_id=run_id) == "succeeded"
+    run = bearer_client(users[Level.OWNER]).get(f"/api/runs/{run_id}/").json()
+    assert run["result"] == "closed"
+    assert (run["progress"], run["progress_message"]) == (2 / 3, "closing ledger")
 
 
 REFUSE_LIVE_STORES = {

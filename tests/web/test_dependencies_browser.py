@@ -49,3 +49,42 @@ def test_a_script_without_dependencies_shows_no_packages(page, users):
     sign_in(page, users[Level.READ_ONLY], then="/scripts/hello")
     expect(page.get_by_role("heading", name="Say hello")).to_be_visible()
     expect(page.locator("#script-dependencies")).to_be_hidden()
+
+
+PROBE = '''
+    # /// script
+    # dependencies = ["rbas-probe>=1"]
+    # ///
+    """Use the probe
+
+    Imports a package the server's environment does not have.
+    """
+    import rbas_probe
+
+    POLICY = "authenticated"
+
+    def main() -> int:
+        return rbas_probe.VALUE
+'''
+
+
+def test_a_run_from_the_browser_imports_a_package_the_server_lacks(
+    page, users, catalog, uv_index, start_worker
+):
+    import importlib.util
+    import re
+
+    assert importlib.util.find_spec("rbas_probe") is None  # not in the server's environment
+    (catalog / "use_probe.py").write_text(textwrap.dedent(PROBE).lstrip())
+    scripts_sync()
+    start_worker(**uv_index)  # prepares the environment queued by the sync, then runs
+    sign_in(page, users[Level.READ_ONLY], then="/scripts/use-probe")
+    expect(page.locator("#script-dependencies").get_by_role("listitem")).to_have_text(
+        ["rbas-probe>=1"]
+    )
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+$"))
+    expect(page.locator(".badge.succeeded")).to_be_visible(timeout=30_000)
+    expect(page.locator("#result")).to_contain_text("42")
+    assert ScriptEnvironment.objects.get().status == "ready"
+    assert page.console_errors == []

@@ -135,12 +135,13 @@ async function followOutput() {
   };
 }
 
-/** Follow the run until it ends: short polls while it waits for a worker (to show when it
- * starts), then long polls of its output, which the API answers the moment something new is
- * printed or the run finishes. */
+/** Follow the run until it ends: short polls while it waits for a worker or its packages (to
+ * show when it starts), then long polls of its output, which the API answers the moment
+ * something new is printed or the run finishes. */
 async function follow() {
   while (ACTIVE.has(run.status)) {
-    if (run.status === "queued") {
+    if (run.status === "queued" || run.stage === "preparing") {
+      // The output's long poll does not say when a worker takes it or its packages are ready.
       await pause(500);
       run = await api(`/api/runs/${runId}/`);
     } else {

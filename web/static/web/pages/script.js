@@ -117,10 +117,7 @@ async function main() {
   for (const [name, schema] of Object.entries(script.params_schema.properties || {})) {
     fields.append(field(name, schema, required.has(name)));
   }
-  form.hidden = false;
-  showProblems(script);
-  await showVersions(slug).catch(failed);
-  document.getElementById("script").removeAttribute("aria-busy");
+  // The form works before the versions below are read: a click must never submit it natively.
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = document.getElementById("run-button");
@@ -139,6 +136,10 @@ async function main() {
       button.disabled = false;
     }
   });
+  form.hidden = false;
+  showProblems(script);
+  await showVersions(slug).catch(failed);
+  document.getElementById("script").removeAttribute("aria-busy");
 }
 
 main().catch(failed);
