@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-memory lint format clean
+.PHONY: run test bench bench-memory bench-peers lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,16 @@ bench: $(VENV)/.dev
 ## (bench/memory.py; a fresh SQLite file, or a scratch database on DATABASE_URL's PostgreSQL)
 bench-memory: $(VENV)/.dev
 	$(BIN)/python bench/memory.py
+
+$(VENV)/.bench-peers: requirements-bench.txt $(VENV)/.dev
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+## bench-peers: RBAS (SQLite, and PostgreSQL on 127.0.0.1:5432 or DATABASE_URL) beside RQ and
+## Celery on the local Redis (PEERS_REDIS_URL), same jobs: latency, throughput, CPU per job
+## (bench/peers.py; skipped with a message without Redis)
+bench-peers: $(VENV)/.bench-peers
+	$(BIN)/python bench/peers.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

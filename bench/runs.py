@@ -67,7 +67,7 @@ def sequential(session: requests.Session, url: str, slug: str) -> list[float]:
     return latencies
 
 
-def burst(token: str, url: str) -> tuple[float, int]:
+def burst(token: str, url: str, verbose: bool = True) -> tuple[float, int]:
     """Submit BURST_RUNS trivial runs at once; seconds until the last one finished.
 
     Completion is watched through the run list's counts, a few times a second, so that the
@@ -91,7 +91,8 @@ def burst(token: str, url: str) -> tuple[float, int]:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(submit, range(BURST_RUNS)))
-    print(f"{len(ids)} runs submitted (8 clients) in {time.perf_counter() - started:.2f} s")
+    if verbose:
+        print(f"{len(ids)} runs submitted (8 clients) in {time.perf_counter() - started:.2f} s")
     while count("queued") + count("running"):
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
