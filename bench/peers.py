@@ -17,12 +17,16 @@ each system, in rounds whose order rotates (A B C D, B C D A, ...), it measures:
     across the system's processes, divided by 40: every process of its trees (web server,
     queue workers, sandbox servers and children, work horses), read with psutil as
     utime + stime + cutime + cstime of each live process, so that children that ended are
-    counted once in the parent that reaped them. The store's server (Redis, PostgreSQL) is
-    read the same way but listed apart: it is machine-wide, other users' load included;
+    counted once in the parent that reaped them; RBAS's is also split by kind of process (web,
+    queue worker, sandbox: a child counts where its reaper belongs). The client (this
+    process) is not counted. The store's server (Redis, PostgreSQL) is read the same way but
+    listed apart: it is machine-wide, other users' load included;
   - 200 no-op jobs at once: seconds from the first submit to the last result, and runs/s
     (RBAS: 8 HTTP clients submitting, as bench/runs.py does).
-Each figure is the median of PEERS_REPETITIONS rounds (default 3). It prints one table, the
-ratios RBAS / peer, and the issue 17 goals, met or not.
+Each figure is the median of PEERS_REPETITIONS rounds (default 3). The four systems run at
+the same time, so it first prints what each spends idle (RBAS's queue workers poll). Then one
+table, the floor (an HTTP round trip to /healthz, a bare fork, 10 ms), RBAS's CPU by kind of
+process, the ratios RBAS / peer, and the issue 17 goals, met or not.
 """
 
 import contextlib
@@ -68,10 +72,26 @@ def postgres_url() -> str:
     return "postgres://postgres@127.0.0.1:5432/postgres"
 
 
-def tree_cpu(pids: list[int]) -> float:
+ROLES = ("web", "queue worker", "sandbox")
+
+
+def role(process: psutil.Process) -> str:
+    """What a process of a system does, from its command line: the sandbox server and the
+    children it forks, a queue worker (db_worker, rq worker and its work horses, Celery's
+    worker and pool), or the web (gunicorn)."""
+    command = " ".join(process.cmdline())
+    if "sandbox_server" in command:
+        return "sandbox"
+    if "db_worker" in command or "rq worker" in command or " worker" in command:
+        return "queue worker"
+    return "web"
+
+
+def tree_cpu_by_role(pids: list[int]) -> dict[str, float]:
     """CPU seconds (user + system) of these processes and all their descendants, including
-    the descendants that ended and were reaped (their parent's cutime and cstime)."""
-    total = 0.0
+    the descendants that ended and were reaped (their parent's cutime and cstime), by role:
+    what a child cost is counted where its parent (the one that reaped it) belongs."""
+    total = dict.fromkeys(ROLES, 0.0)
     for pid in pids:
         try:
             root = psutil.Process(pid)
@@ -81,10 +101,16 @@ def tree_cpu(pids: list[int]) -> float:
         for process in processes:
             try:
                 times = process.cpu_times()
+                kind = role(process)
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system + times.children_user + times.children_system
+            total[kind] += times.user + times.system + times.children_user + times.children_system
     return total
+
+
+def tree_cpu(pids: list[int]) -> float:
+    """CPU seconds of these processes' trees (see tree_cpu_by_role)."""
+    return sum(tree_cpu_by_role(pids).values())
 
 
 def listener(port: int) -> int | None:
@@ -322,9 +348,12 @@ def measure(system) -> dict[str, float]:
     work = [system.one("work") for _ in range(SEQUENTIAL_RUNS)]
     work_total = time.perf_counter() - started
     store = listener(system.store_port) if system.store_port else None
-    cpu, store_cpu = tree_cpu(system.roots()), tree_cpu([store] if store else [])
+    roles, store_cpu = tree_cpu_by_role(system.roots()), tree_cpu([store] if store else [])
     noop = [system.one("noop") for _ in range(SEQUENTIAL_RUNS)]
-    cpu = (tree_cpu(system.roots()) - cpu) / SEQUENTIAL_RUNS
+    roles = {
+        kind: (seconds - roles[kind]) / SEQUENTIAL_RUNS
+        for kind, seconds in tree_cpu_by_role(system.roots()).items()
+    }
     store_cpu = (tree_cpu([store]) - store_cpu) / SEQUENTIAL_RUNS if store else None
     seconds = system.burst()
     return {
@@ -333,8 +362,9 @@ def measure(system) -> dict[str, float]:
         "noop_p50": statistics.median(noop),
         "work_total": work_total,
         "burst": seconds,
-        "cpu": cpu,
+        "cpu": sum(roles.values()),
         "store_cpu": store_cpu,
+        **{f"cpu_{kind}": seconds for kind, seconds in roles.items()},
     }
 
 
@@ -424,6 +454,16 @@ def table(rows: dict[str, dict[str, float]], floors: tuple[float, float] | None)
         http, fork = floors
         print(f"| floor: HTTP round trip {ms(http)} + fork {ms(fork)} + 10 ms work "
               f"| {ms(http + fork + 0.010)} | | | | | |")  # fmt: skip
+
+
+def breakdown(rows: dict[str, dict[str, float]]) -> None:
+    """Where RBAS's CPU per no-op job goes, by kind of process (a peer's is all its worker's)."""
+    print()
+    for name, row in rows.items():
+        if not name.startswith("RBAS"):
+            continue
+        parts = ", ".join(f"{kind} {ms(row[f'cpu_{kind}'])}" for kind in ROLES)
+        print(f"{name.split(' (')[0]}: CPU per no-op job by process: {parts}")
 
 
 def ratios(rows: dict[str, dict[str, float]]) -> None:
@@ -526,6 +566,7 @@ def main() -> None:
         }
         print()
         table(rows, floors)
+        breakdown(rows)
         ratios(rows)
         goals(rows, sqlite_name, postgres_name)
         print("\nThe store server's CPU is the whole Redis or PostgreSQL server's (other users' "
