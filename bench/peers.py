@@ -137,6 +137,15 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
+def forget(queue: str) -> None:
+    """Delete the Redis keys named after a bench queue (the queue, RQ's registries, kombu's
+    bindings); jobs and results expire on their own (RQ: 500 s, Celery: result_expires)."""
+    connection = redis.Redis.from_url(REDIS_URL)
+    keys = list(connection.scan_iter(f"*{queue}*"))
+    if keys:
+        connection.delete(*keys)
+
+
 class Rbas:
     """RBAS over HTTP: each run submitted with ?wait=30."""
 
@@ -274,6 +283,7 @@ class Rq:
     def stop(self) -> None:
         stop(self.processes)
         self.queue.delete(delete_jobs=True)
+        forget(self.queue.name)
 
 
 class Celery:
@@ -338,8 +348,7 @@ class Celery:
 
     def stop(self) -> None:
         stop(self.processes)
-        with self.app.connection_for_write() as connection:
-            connection.default_channel.queue_delete(self.queue)
+        forget(self.queue)
 
 
 def measure(system) -> dict[str, float]:
