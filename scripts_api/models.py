@@ -199,7 +199,18 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "status"])]
+        # The run list pages on (created_at, id), newest first (simple_rbas.pagination): each
+        # of its filters has an index ending in those two, so that a page reads only its rows.
+        indexes = [
+            models.Index(fields=["user", "status"]),
+            models.Index(fields=["created_at", "id"], name="run_list_all"),
+            models.Index(fields=["user", "created_at", "id"], name="run_list_user"),
+            models.Index(fields=["script", "created_at", "id"], name="run_list_script"),
+            models.Index(fields=["status", "created_at", "id"], name="run_list_status"),
+            models.Index(
+                fields=["user", "script", "created_at", "id"], name="run_list_user_script"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"run {self.id} of {self.script_id}"
