@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-memory lint format clean
+.PHONY: run test bench bench-memory bench-list lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(VENV)/.dev
 ## (bench/memory.py; a fresh SQLite file, or a scratch database on DATABASE_URL's PostgreSQL)
 bench-memory: $(VENV)/.dev
 	$(BIN)/python bench/memory.py
+
+## bench-list: GET /api/runs/ at 1k, 100k and 1M runs on PostgreSQL (DATABASE_URL's server, or
+## the local one), first and deep pages, with and without filters, interleaved (bench/list.py)
+bench-list: $(VENV)/.dev
+	$(BIN)/python bench/list.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
