@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-memory bench-peers lint format clean
+.PHONY: run test bench bench-memory bench-list bench-peers lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ $(VENV)/.bench-peers: requirements-bench.txt $(VENV)/.dev
 ## (bench/peers.py; skipped with a message without Redis)
 bench-peers: $(VENV)/.bench-peers
 	$(BIN)/python bench/peers.py
+
+## bench-list: GET /api/runs/ at 1k, 100k and 1M runs on PostgreSQL (DATABASE_URL's server, or
+## the local one), first and deep pages, with and without filters, interleaved (bench/list.py)
+bench-list: $(VENV)/.dev
+	$(BIN)/python bench/list.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -190,7 +190,7 @@ def main() -> None:
             listing = session.get(f"{url}/api/runs/?page_size=100", timeout=120)
             listing.raise_for_status()
             peaks = [memory(pid)["VmHWM"] for pid in web]
-            print(f"GET /api/runs/?page_size=100 over {listing.json()['count']} runs "
+            print(f"GET /api/runs/?page_size=100 over {len(listing.json()['results'])} runs "
                   f"({PRINTING_RUNS} printed {PRINTED_BYTES} bytes each): "
                   f"{len(listing.content)} bytes; web worker peak {mb(max(peaks))}")  # fmt: skip
         finally:

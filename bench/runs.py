@@ -70,8 +70,10 @@ def sequential(session: requests.Session, url: str, slug: str) -> list[float]:
 def burst(token: str, url: str, verbose: bool = True) -> tuple[float, int]:
     """Submit BURST_RUNS trivial runs at once; seconds until the last one finished.
 
-    Completion is watched through the run list's counts, a few times a second, so that the
-    watching does not take CPU from the workers being measured.
+    Completion is watched through the run list, a few times a second, so that the watching
+    does not take CPU from the workers being measured: the burst is over when no run of the
+    script is queued or running (one row asked for each); the outcomes are then read from the
+    list, page after page (it has no count: it pages by cursor).
     """
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -83,20 +85,27 @@ def burst(token: str, url: str, verbose: bool = True) -> tuple[float, int]:
         response.raise_for_status()
         return response.json()["id"]
 
-    def count(status: str) -> int:
+    def any_with(status: str) -> bool:
         query = f"{url}/api/runs/?script=bench-trivial&status={status}&page_size=1"
-        return requests.get(query, headers=headers, timeout=10).json()["count"]
+        return bool(requests.get(query, headers=headers, timeout=10).json()["results"])
 
-    done_before = count("succeeded")
+    def outcomes(ids: set[str]) -> dict[str, str]:
+        found, link = {}, f"{url}/api/runs/?script=bench-trivial&page_size=100"
+        while link and len(found) < len(ids):
+            body = requests.get(link, headers=headers, timeout=10).json()
+            found.update((r["id"], r["status"]) for r in body["results"] if r["id"] in ids)
+            link = body["next"]
+        return found
+
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(submit, range(BURST_RUNS)))
     if verbose:
         print(f"{len(ids)} runs submitted (8 clients) in {time.perf_counter() - started:.2f} s")
-    while count("queued") + count("running"):
+    while any_with("queued") or any_with("running"):
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
-    succeeded = count("succeeded") - done_before
+    succeeded = sum(status == "succeeded" for status in outcomes(set(ids)).values())
     if succeeded != len(ids):
         raise SystemExit(f"only {succeeded} of {len(ids)} burst runs succeeded")
     return elapsed, len(ids)

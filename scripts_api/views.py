@@ -30,6 +30,7 @@ from scripts_api.serializers import (
 from simple_rbas.api import query_params, validated
 from simple_rbas.exceptions import Gone
 from simple_rbas.openapi import PAGE_PARAMETERS, WAIT_PARAMETER, errors
+from simple_rbas.pagination import KeysetPagination
 
 
 def _wait_seconds(request) -> int:
@@ -179,6 +180,7 @@ class RunListView(GenericAPIView):
 
     required_policy = "authenticated"
     serializer_class = RunSummarySerializer
+    pagination_class = KeysetPagination  # stays as fast at a million runs as at a thousand
 
     @extend_schema(
         tags=["runs"],
@@ -187,7 +189,6 @@ class RunListView(GenericAPIView):
             OpenApiParameter("script", str, description="A script's slug."),
             OpenApiParameter("status", str, enum=[s.value for s in RunStatus]),
             OpenApiParameter("user", int, description="A user's id."),
-            *PAGE_PARAMETERS,
         ],
         responses={200: RunSummarySerializer(many=True), **errors(400, 401, 404)},
     )
@@ -200,7 +201,7 @@ class RunListView(GenericAPIView):
             runs = runs.filter(status=filters["status"])
         if "user" in filters:
             runs = runs.filter(user_id=filters["user"])
-        runs = runs.only(*RunSummarySerializer.columns).order_by("-created_at")
+        runs = runs.only(*RunSummarySerializer.columns)
         page = self.paginate_queryset(runs)
         data = RunSummarySerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)

@@ -189,14 +189,14 @@ def test_other_users_runs_are_404_and_admins_see_everyone(catalog, users, bearer
     stranger = bearer_client(users[Level.READ_ONLY])
     assert stranger.get(f"/api/runs/{run_id}/").status_code == 404
     assert stranger.post(f"/api/runs/{run_id}/cancel/").status_code == 404
-    assert stranger.get("/api/runs/").json()["count"] == 0
+    assert stranger.get("/api/runs/").json()["results"] == []
     investor = bearer_client(users[Level.INVESTOR])
     assert investor.get(f"/api/runs/{run_id}/").status_code == 404
     admin = bearer_client(users[Level.ADMIN])
     assert admin.get(f"/api/runs/{run_id}/").status_code == 200
-    assert admin.get("/api/runs/").json()["count"] == 1
-    assert admin.get(f"/api/runs/?user={users[Level.WRITE].pk}").json()["count"] == 1
-    assert admin.get(f"/api/runs/?user={users[Level.ADMIN].pk}").json()["count"] == 0
+    assert len(admin.get("/api/runs/").json()["results"]) == 1
+    assert len(admin.get(f"/api/runs/?user={users[Level.WRITE].pk}").json()["results"]) == 1
+    assert admin.get(f"/api/runs/?user={users[Level.ADMIN].pk}").json()["results"] == []
     assert stranger.get("/api/runs/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 

@@ -158,6 +158,51 @@ def test_run_history_lists_and_filters_runs(page, users, bearer_client):
     page.wait_for_selector(".badge.succeeded")
 
 
+def hrefs(rows) -> list[str]:
+    """The run links of the rows shown, in order."""
+    return rows.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+
+
+def test_run_history_pages_older_and_newer_by_cursor(page, users):
+    from datetime import UTC, datetime, timedelta
+
+    from scripts_api.models import Run, RunStatus, Script
+
+    writer = users[Level.WRITE]
+    hello = Script.objects.get(slug="hello")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # 45 runs: pages of 20, 20 and 5; ten of them share one created_at (ties go by id).
+    Run.objects.bulk_create(
+        Run(script=hello, user=writer, status=RunStatus.SUCCEEDED,
+            created_at=start + timedelta(minutes=max(i, 10)))
+        for i in range(45)
+    )  # fmt: skip
+    sign_in(page, writer, then="/runs")
+    rows = page.locator("#runs tr")
+    newer, older = page.locator("#previous-page"), page.locator("#next-page")
+    expect(rows).to_have_count(20)
+    expect(newer).to_be_hidden()
+    first_page = hrefs(rows)
+    seen = set(first_page)
+    older.click()
+    expect(rows.first.locator("a")).not_to_have_attribute("href", first_page[0])
+    expect(rows).to_have_count(20)
+    expect(newer).to_be_visible()
+    seen |= set(hrefs(rows))
+    older.click()
+    expect(rows).to_have_count(5)
+    expect(older).to_be_hidden()
+    seen |= set(hrefs(rows))
+    assert len(seen) == 45  # every run once, none twice
+    newer.click()
+    expect(rows).to_have_count(20)
+    newer.click()
+    expect(rows.first.locator("a")).to_have_attribute("href", first_page[0])
+    expect(newer).to_be_hidden()
+    assert hrefs(rows) == first_page
+    assert page.console_errors == []
+
+
 def test_the_account_page_changes_the_password_and_signs_out_everywhere(page, users, bearer_client):
     reader = users[Level.READ_ONLY]
     elsewhere = bearer_client(reader)

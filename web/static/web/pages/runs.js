@@ -3,7 +3,7 @@ import { element, failed, notice, signedIn } from "../layout.js";
 import { scriptName } from "../words.js";
 
 const form = document.getElementById("filters");
-let page = 1;
+let links = { next: null, previous: null };
 let me = null;
 const titles = new Map(); // slug -> title, of the scripts the user may run
 const usernames = new Map(); // user id -> a promise of the username (admins see everyone's runs)
@@ -22,10 +22,22 @@ function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
 }
 
-async function load() {
-  const query = new URLSearchParams({ page, page_size: 20 });
-  for (const [name, value] of new FormData(form).entries()) if (value) query.set(name, value);
-  const body = await api(`/api/runs/?${query}`);
+/** The path and query of an API link (the server's absolute URL may name another host). */
+function relative(link) {
+  if (!link) return null;
+  const url = new URL(link, location.href);
+  return url.pathname + url.search;
+}
+
+/** The page at `url` (a link the API gave), or the newest runs matching the filters. */
+async function load(url = null) {
+  if (url === null) {
+    const query = new URLSearchParams({ page_size: 20 });
+    for (const [name, value] of new FormData(form).entries()) if (value) query.set(name, value);
+    url = `/api/runs/?${query}`;
+  }
+  const body = await api(url);
+  links = { next: relative(body.next), previous: relative(body.previous) };
   const names = await Promise.all(body.results.map((run) => whoRan(run.user)));
   const rows = body.results.map((run, index) => element("tr", {},
     element("td", {}, element("a", { href: `/runs/${run.id}`, text: when(run.created_at) })),
@@ -37,8 +49,8 @@ async function load() {
   document.getElementById("runs").replaceChildren(...rows);
   document.getElementById("runs-table").hidden = rows.length === 0;
   document.getElementById("runs-empty").hidden = rows.length > 0;
-  document.getElementById("previous-page").hidden = !body.previous;
-  document.getElementById("next-page").hidden = !body.next;
+  document.getElementById("previous-page").hidden = !links.previous;
+  document.getElementById("next-page").hidden = !links.next;
 }
 
 async function main() {
@@ -53,11 +65,14 @@ async function main() {
   for (const name of ["script", "status"]) if (params.get(name)) form.elements[name].value = params.get(name);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    page = 1;
     load().catch((error) => notice(error.message));
   });
-  document.getElementById("previous-page").addEventListener("click", () => { page -= 1; load(); });
-  document.getElementById("next-page").addEventListener("click", () => { page += 1; load(); });
+  // Newer and Older follow the API's cursor links: a page is found by position, not by number.
+  for (const [button, link] of [["previous-page", "previous"], ["next-page", "next"]]) {
+    document.getElementById(button).addEventListener("click", () => {
+      if (links[link]) load(links[link]).catch((error) => notice(error.message));
+    });
+  }
   await load();
 }
 
