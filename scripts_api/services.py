@@ -4,8 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from scripts_api import catalog, dependencies
@@ -15,8 +14,6 @@ from scripts_api.tasks import execute_run, prepare_environment
 from scripts_api.wakeup import notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
 from vault import services as vault_services
-
-User = get_user_model()
 
 
 @dataclass
@@ -200,10 +197,10 @@ def run_create(*, user, script: Script, params) -> Run:
     vault_services.secrets_check_run(user=user, names=script.secrets)
     params = validate_params(script.params_schema, params)
     with transaction.atomic():
-        # Two concurrent requests must not both pass the count: lock the user's row. (SQLite's
-        # IMMEDIATE transactions already run one writer at a time, and have no row locks.)
-        if connection.features.has_select_for_update:
-            User.objects.select_for_update().filter(pk=user.pk).first()
+        # Two concurrent requests must not both pass the count: lock the user's row, and wake
+        # the idle workers at commit in the same statement (`notify_queued(lock_user=...)`).
+        # SQLite's IMMEDIATE transactions already run one writer at a time, with no row locks.
+        notify_queued(lock_user=user.pk)
         if Run.objects.filter(user=user).active().count() >= settings.MAX_ACTIVE_RUNS_PER_USER:
             raise TooManyActive(
                 f"You already have {settings.MAX_ACTIVE_RUNS_PER_USER} runs queued or running; "
@@ -213,7 +210,6 @@ def run_create(*, user, script: Script, params) -> Run:
             script=script, script_version=script.version, user=user, params=params
         )
         execute_run.enqueue(run_id=str(run.pk))
-        notify_queued()
     return run
 
 
