@@ -91,7 +91,10 @@ class WaitRoom:
                     return "changed"
         finally:
             self._leave(run, waiter)
-        fresh = time.monotonic() - self.read_at < 0.5
+        # With the listener up, an end would have been signalled: the last fallback read is
+        # as good as a read now for the rest (queued or running).
+        freshness = 0.5 + (self.FALLBACK_SECONDS if self.listening else 0)
+        fresh = time.monotonic() - self.read_at < freshness
         return "unchanged" if fresh and not self.closing else "changed"
 
     def close(self) -> None:

@@ -9,10 +9,13 @@ a run.
 
 import contextlib
 import errno
+import hashlib
 import logging
 import os
 import select
 import socket
+import stat
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,7 +149,14 @@ FINISHED_CHANNEL = "rbas_run_finished"
 
 
 def _sockets_dir() -> Path:
-    return Path(f"{os.path.realpath(connection.settings_dict['NAME'])}.waiters")
+    """A private folder beside the database file; or, when a socket's path there would pass
+    the 108 bytes a UNIX socket's path may have, one named after it in the temporary folder."""
+    database = os.path.realpath(connection.settings_dict["NAME"])
+    folder = f"{database}.waiters"
+    if len(folder) > 80:
+        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+        folder = os.path.join(tempfile.gettempdir(), f"rbas-{os.getuid()}-{digest}.waiters")
+    return Path(folder)
 
 
 def notify_finished(run_id) -> None:
@@ -196,6 +206,7 @@ class FinishedListener:
         self._socket: socket.socket | None = None
         self._path: Path | None = None
         self._retry_at = 0.0
+        self._warned = False
         self.reopen()
 
     @property
@@ -213,18 +224,29 @@ class FinishedListener:
                 listener = psycopg.connect(**params, autocommit=True)
                 listener.execute(f"LISTEN {FINISHED_CHANNEL}")
             except psycopg.Error as error:
-                logger.warning("Cannot listen for finished runs yet (%s); polling.", error)
+                if not self._warned:
+                    logger.warning("Cannot listen for finished runs yet (%s); polling.", error)
+                self._warned = True
                 return
             self._listener = listener
         else:
             folder = _sockets_dir()
             try:
                 folder.mkdir(mode=0o700, exist_ok=True)
+                mode = folder.lstat()
+                if (
+                    mode.st_uid != os.getuid()
+                    or not stat.S_ISDIR(mode.st_mode)
+                    or mode.st_mode & 0o077
+                ):
+                    raise PermissionError(f"{folder} is not this user's folder")
                 path = folder / f"{os.getpid()}-{os.urandom(4).hex()}"
                 receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
                 receiver.bind(str(path))
             except OSError as error:
-                logger.warning("Cannot listen for finished runs (%s); polling.", error)
+                if not self._warned:
+                    logger.warning("Cannot listen for finished runs (%s); polling.", error)
+                self._warned = True
                 return
             receiver.setblocking(False)
             self._socket, self._path = receiver, path
