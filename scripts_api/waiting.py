@@ -208,6 +208,7 @@ class WaitRoom:
                     continue
                 ready, _, _ = select.select([listener], [], [], 0.25)
                 ids = listener.receive() if ready else []
+                self.listening = listener.healthy  # false once its connection broke
             except Exception:  # a thread that died would leave the waiters to the poll
                 logger.exception("The long-polls' listener failed; restarting it.")
                 self.listening = False
