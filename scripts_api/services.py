@@ -11,7 +11,7 @@ from scripts_api import catalog, dependencies
 from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
 from scripts_api.tasks import execute_run, prepare_environment
-from scripts_api.wakeup import notify_queued
+from scripts_api.wakeup import notify_finished, notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
 from vault import services as vault_services
 
@@ -223,9 +223,11 @@ def run_cancel(*, run: Run) -> Run:
         finished_at=now,
         error="The run was cancelled before it started.",
     )
-    if not cancelled_in_queue and not Run.objects.filter(
-        pk=run.pk, status=RunStatus.RUNNING
-    ).update(cancel_requested_at=now):
+    if cancelled_in_queue:
+        notify_finished(run.pk)  # its waiters answer now (a running run's worker signals it)
+    elif not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        cancel_requested_at=now
+    ):
         raise Conflict("The run has already finished.")
     run.refresh_from_db()
     return run

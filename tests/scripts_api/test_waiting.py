@@ -161,3 +161,31 @@ def test_a_real_worker_wakes_the_waiter_of_the_run_it_finishes(
     assert response.status_code == 200 and response.json()["status"] == "succeeded"
     assert took < 10, took
     # Only a signal can have answered before the fallback poll's 30 s.
+
+
+def test_cancelling_a_queued_run_wakes_its_waiter_at_once(
+    catalog, users, bearer_client, room, monkeypatch, transactional_db
+):
+    monkeypatch.setattr(room, "FALLBACK_SECONDS", 30.0)
+    client = bearer_client(users[Level.WRITE])
+    warm = _queued_run(client)
+    client.get(f"/api/runs/{warm}/?wait=1")
+    _listening(room)
+    run_id = _queued_run(client)
+    canceller = bearer_client(users[Level.WRITE])
+
+    def cancel() -> None:
+        time.sleep(0.3)
+        try:
+            assert canceller.post(f"/api/runs/{run_id}/cancel/").status_code == 202
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=cancel)
+    thread.start()
+    started = time.monotonic()
+    answer = client.get(f"/api/runs/{run_id}/?wait=20").json()
+    took = time.monotonic() - started
+    thread.join()
+    assert answer["status"] == "cancelled"
+    assert took < 1.5, took
