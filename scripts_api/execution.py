@@ -27,6 +27,7 @@ from scripts_api import artifacts, dependencies, lifecycle, versions
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import LiveOutput, Outcome, RunSpec, SandboxError, get_sandbox
+from scripts_api.wakeup import notify_finished
 from simple_rbas.database import (
     UNAVAILABLE,
     Backoff,
@@ -391,6 +392,7 @@ def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
         if recorded:
             artifacts.store(run.pk, found)
     if recorded:
+        notify_finished(run.pk)
         return True
     # A retry after a commit whose acknowledgement was lost finds the run already recorded.
     return Run.objects.filter(

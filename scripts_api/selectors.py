@@ -36,10 +36,12 @@ def scripts_for(user) -> list[Script]:
 
 def script_for(user, slug: str) -> Script:
     """The published script `slug`, if `user` may run it: 404 when unknown, 403 when not."""
-    # The source is the workers' business: the web never needs it.
-    script = Script.objects.filter(slug=slug, is_published=True).defer("source").first()
-    if script is None:
-        raise exceptions.NotFound("No such script.")
+    # The source is the workers' business: the web never needs it. (`get`, not `first`: no
+    # ORDER BY to compile on a unique slug, about 80 µs a request.)
+    try:
+        script = Script.objects.defer("source").get(slug=slug, is_published=True)
+    except Script.DoesNotExist:
+        raise exceptions.NotFound("No such script.") from None
     if not script.allows(user.level):
         raise exceptions.PermissionDenied(
             f"This script is for {policy_in_words(script.policy)}.", code="policy_denied"
@@ -77,9 +79,10 @@ def run_wait(run: Run, seconds: float) -> Run:
     while not run.is_finished and (remaining := deadline - time.monotonic()) > 0:
         if wait_room.wait(run, remaining) != "changed":
             break  # refused (answered at once), or the run is as it was
-        run = Run.objects.select_related("script").filter(pk=run.pk).first()
-        if run is None:
-            raise exceptions.NotFound("No such run.")
+        try:
+            run = Run.objects.select_related("script").get(pk=run.pk)
+        except Run.DoesNotExist:
+            raise exceptions.NotFound("No such run.") from None
     return run
 
 

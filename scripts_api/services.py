@@ -4,19 +4,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from scripts_api import catalog, dependencies
 from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
 from scripts_api.tasks import execute_run, prepare_environment
-from scripts_api.wakeup import notify_queued
+from scripts_api.wakeup import notify_finished, notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
 from vault import services as vault_services
-
-User = get_user_model()
 
 
 @dataclass
@@ -200,10 +197,10 @@ def run_create(*, user, script: Script, params) -> Run:
     vault_services.secrets_check_run(user=user, names=script.secrets)
     params = validate_params(script.params_schema, params)
     with transaction.atomic():
-        # Two concurrent requests must not both pass the count: lock the user's row. (SQLite's
-        # IMMEDIATE transactions already run one writer at a time, and have no row locks.)
-        if connection.features.has_select_for_update:
-            User.objects.select_for_update().filter(pk=user.pk).first()
+        # Two concurrent requests must not both pass the count: lock the user's row, and wake
+        # the idle workers at commit in the same statement (`notify_queued(lock_user=...)`).
+        # SQLite's IMMEDIATE transactions already run one writer at a time, with no row locks.
+        notify_queued(lock_user=user.pk)
         if Run.objects.filter(user=user).active().count() >= settings.MAX_ACTIVE_RUNS_PER_USER:
             raise TooManyActive(
                 f"You already have {settings.MAX_ACTIVE_RUNS_PER_USER} runs queued or running; "
@@ -213,7 +210,6 @@ def run_create(*, user, script: Script, params) -> Run:
             script=script, script_version=script.version, user=user, params=params
         )
         execute_run.enqueue(run_id=str(run.pk))
-        notify_queued()
     return run
 
 
@@ -227,9 +223,11 @@ def run_cancel(*, run: Run) -> Run:
         finished_at=now,
         error="The run was cancelled before it started.",
     )
-    if not cancelled_in_queue and not Run.objects.filter(
-        pk=run.pk, status=RunStatus.RUNNING
-    ).update(cancel_requested_at=now):
+    if cancelled_in_queue:
+        notify_finished(run.pk)  # its waiters answer now (a running run's worker signals it)
+    elif not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        cancel_requested_at=now
+    ):
         raise Conflict("The run has already finished.")
     run.refresh_from_db()
     return run

@@ -9,14 +9,20 @@ a run.
 
 import contextlib
 import errno
+import hashlib
 import logging
 import os
 import select
+import socket
+import stat
+import tempfile
 import time
 from pathlib import Path
 
 import psycopg
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import CharField, Func, Value
 
 logger = logging.getLogger(__name__)
 CHANNEL = "rbas_runs_queued"
@@ -26,11 +32,20 @@ def _fifo_path() -> Path:
     return Path(f"{connection.settings_dict['NAME']}.wakeup")
 
 
-def notify_queued() -> None:
-    """Call inside the transaction that queues a run: idle workers wake when it commits."""
+def notify_queued(lock_user=None) -> None:
+    """Call inside the transaction that queues a run: idle workers wake when it commits.
+
+    `lock_user`: on PostgreSQL, also lock that user's row (FOR UPDATE) in the same statement,
+    which saves the queuing request a round trip."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {CHANNEL}")  # delivered at commit, like the run itself
+        # Delivered at commit, like the run itself (and never, when the transaction rolls back).
+        if lock_user is None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"NOTIFY {CHANNEL}")
+        else:
+            notify = Func(Value(CHANNEL), Value(""), function="pg_notify", output_field=CharField())
+            users = get_user_model().objects.select_for_update().filter(pk=lock_user)
+            list(users.annotate(notified=notify).values_list("notified", flat=True))
     else:
         transaction.on_commit(_write_fifo)
 
@@ -121,3 +136,148 @@ class Waker:
                 self._listener.close()
         elif self._fd is not None:
             os.close(self._fd)
+
+
+# Runs that finish: wake the web processes' long-polls (`scripts_api.waiting`) at once.
+#
+# On PostgreSQL, the worker's `NOTIFY rbas_run_finished, '<run id>'` reaches every web process,
+# on any host, through one LISTEN connection each. On SQLite (one host), each web process binds
+# a UNIX datagram socket in a private folder beside the database file, and the worker sends the
+# run id to every socket there. Either way it is a hint: the waiting room still reads the
+# statuses every WEB_WAIT_FALLBACK_POLL_SECONDS, so a lost wake-up costs latency, never an answer.
+FINISHED_CHANNEL = "rbas_run_finished"
+
+
+def _sockets_dir() -> Path:
+    """A private folder beside the database file; or, when a socket's path there would pass
+    the 108 bytes a UNIX socket's path may have, one named after it in the temporary folder."""
+    database = os.path.realpath(connection.settings_dict["NAME"])
+    folder = f"{database}.waiters"
+    if len(folder) > 80:
+        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+        folder = os.path.join(tempfile.gettempdir(), f"rbas-{os.getuid()}-{digest}.waiters")
+    return Path(folder)
+
+
+def notify_finished(run_id) -> None:
+    """Tell the web processes that run `run_id` has ended (call once its outcome is committed).
+    Never raises: a wake-up that cannot be sent is only a poll away."""
+    try:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [FINISHED_CHANNEL, str(run_id)])
+        else:
+            _send_to_sockets(str(run_id).encode())
+    except Exception as error:  # a hint: the fallback poll answers anyway
+        logger.warning("Cannot signal that run %s finished (%s).", run_id, error)
+
+
+def _send_to_sockets(message: bytes) -> None:
+    try:
+        names = os.listdir(_sockets_dir())
+    except OSError:
+        return  # no web process waits (or none ever did)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        sender.setblocking(False)
+        for name in names:
+            path = _sockets_dir() / name
+            try:
+                sender.sendto(message, str(path))
+            except (ConnectionRefusedError, FileNotFoundError):
+                # Its process is gone without removing it.
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            except OSError:
+                pass  # its buffer is full: that process reads statuses itself soon
+
+
+class FinishedListener:
+    """A web process's side: which runs finished since the last call.
+
+    `fileno()` becomes readable when there is news; `receive()` returns the run ids (strings).
+    `healthy` is false while the PostgreSQL connection is down (it is reopened by `reopen()`
+    every RECONNECT_SECONDS at most); then the waiting room polls as it did without one.
+    """
+
+    RECONNECT_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self._listener = None
+        self._socket: socket.socket | None = None
+        self._path: Path | None = None
+        self._retry_at = 0.0
+        self._warned = False
+        self.reopen()
+
+    @property
+    def healthy(self) -> bool:
+        return self._listener is not None or self._socket is not None
+
+    def reopen(self) -> None:
+        if self.healthy or time.monotonic() < self._retry_at:
+            return
+        self._retry_at = time.monotonic() + self.RECONNECT_SECONDS
+        if connection.vendor == "postgresql":
+            params = connection.get_connection_params()
+            params.pop("cursor_factory", None)
+            try:
+                listener = psycopg.connect(**params, autocommit=True)
+                listener.execute(f"LISTEN {FINISHED_CHANNEL}")
+            except psycopg.Error as error:
+                if not self._warned:
+                    logger.warning("Cannot listen for finished runs yet (%s); polling.", error)
+                self._warned = True
+                return
+            self._listener = listener
+        else:
+            folder = _sockets_dir()
+            try:
+                folder.mkdir(mode=0o700, exist_ok=True)
+                mode = folder.lstat()
+                if (
+                    mode.st_uid != os.getuid()
+                    or not stat.S_ISDIR(mode.st_mode)
+                    or mode.st_mode & 0o077
+                ):
+                    raise PermissionError(f"{folder} is not this user's folder")
+                path = folder / f"{os.getpid()}-{os.urandom(4).hex()}"
+                receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                receiver.bind(str(path))
+            except OSError as error:
+                if not self._warned:
+                    logger.warning("Cannot listen for finished runs (%s); polling.", error)
+                self._warned = True
+                return
+            receiver.setblocking(False)
+            self._socket, self._path = receiver, path
+
+    def fileno(self) -> int:
+        return self._listener.fileno() if self._listener is not None else self._socket.fileno()
+
+    def receive(self) -> list[str]:
+        """The ids of the runs that finished since the last call (empty when none)."""
+        ids = []
+        if self._listener is not None:
+            try:
+                ids = [notify.payload for notify in self._listener.notifies(timeout=0)]
+            except psycopg.Error as error:
+                logger.warning("The listening connection broke (%s); reopening it.", error)
+                self.close()
+        elif self._socket is not None:
+            while True:
+                try:
+                    ids.append(self._socket.recv(64).decode(errors="replace"))
+                except BlockingIOError:
+                    break
+        return ids
+
+    def close(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._listener.close()
+            self._listener = None
+        if self._socket is not None:
+            self._socket.close()
+            with contextlib.suppress(OSError):
+                self._path.unlink()
+            self._socket = self._path = None

@@ -37,6 +37,16 @@ def _fresh_throttle_counts():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _long_polls_released():
+    """No connection of the long-polls' listener or watcher outlives a test: the test database
+    is dropped at the end (scripts_api/waiting.py)."""
+    yield
+    from scripts_api.waiting import wait_room
+
+    wait_room.release()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     """An anonymous client that enforces CSRF checks, as browsers are held to them."""
