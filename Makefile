@@ -56,9 +56,11 @@ $(VENV)/.bench-peers: requirements-bench.txt $(VENV)/.dev
 
 ## bench-peers: RBAS (SQLite, and PostgreSQL on 127.0.0.1:5432 or DATABASE_URL) beside RQ and
 ## Celery on the local Redis (PEERS_REDIS_URL), same jobs: latency, throughput, CPU per job
-## (bench/peers.py; skipped with a message without Redis)
+## (bench/peers.py; skipped with a message without Redis), then the run list at 1k to 1M runs
+## (bench/list.py)
 bench-peers: $(VENV)/.bench-peers
 	$(BIN)/python bench/peers.py
+	$(BIN)/python bench/list.py
 
 ## bench-list: GET /api/runs/ at 1k, 100k and 1M runs on PostgreSQL (DATABASE_URL's server, or
 ## the local one), first and deep pages, with and without filters, interleaved (bench/list.py)
