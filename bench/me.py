@@ -9,7 +9,9 @@ gunicorn the same way (2 gthread workers). Each repetition drives N authenticate
 one keep-alive connection at each server in turn (RBAS, reference, RBAS, ...) and reads the CPU
 time (utime + stime, /proc/<pid>/stat) of the gunicorn master and workers before and after.
 It prints, per server, the median over the repetitions of the CPU milliseconds per request and
-of the p50 latency.
+of the p50 latency. Then, steadier on a shared machine, Django's part alone: a child process per
+server loads its settings and database and calls its `WSGIHandler` in a loop with the same
+request (process CPU time, no HTTP, no gunicorn), interleaved the same way.
 
 `--baseline DIR` also serves another checkout of RBAS (e.g. `git worktree add /tmp/old main`)
 in the same rotation, to compare two versions; `--requests` and `--repeat` change N and the
@@ -182,7 +184,47 @@ def drive(url: str, token: str, group: int, count: int) -> tuple[float, float]:
     return used * 1000 / count, percentile(latencies, 0.5) * 1000
 
 
+def in_process(root: str, settings: str, path: str, token: str, count: int) -> None:
+    """Child mode: call Django's `WSGIHandler` `count` times for an authenticated GET of `path`
+    and print the CPU milliseconds per request (the environment names settings and database)."""
+    import io
+
+    sys.path.insert(0, root)
+    os.chdir(root)
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings
+    import django
+    from django.core.handlers.wsgi import WSGIHandler
+
+    django.setup()
+    handler = WSGIHandler()
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "*/*", "wsgi.url_scheme": "http",
+        "HTTP_USER_AGENT": "python-requests", "HTTP_ACCEPT_ENCODING": "gzip, deflate",
+    }  # fmt: skip
+
+    def start_response(status, headers):
+        if not status.startswith("200"):
+            raise SystemExit(f"{path} answered {status}")
+
+    def call():
+        response = handler({**environ, "wsgi.input": io.BytesIO()}, start_response)
+        b"".join(response)
+        response.close()
+
+    for _ in range(200):
+        call()
+    started = time.process_time()
+    for _ in range(count):
+        call()
+    print((time.process_time() - started) * 1000 / count)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--in-process"]:
+        in_process(*sys.argv[2:6], int(sys.argv[6]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per repetition")
     parser.add_argument("--repeat", type=int, default=5, help="repetitions (interleaved)")
@@ -199,6 +241,7 @@ def main() -> None:
         checkouts = {"RBAS (baseline)": options.baseline.resolve(), "RBAS (this checkout)": ROOT}
     servers: list[subprocess.Popen] = []
     targets: dict[str, tuple[str, str, int]] = {}
+    children: dict[str, tuple[str, str, str, str, dict[str, str]]] = {}
     try:
         for index, (name, root) in enumerate(checkouts.items()):
             folder = workdir / f"rbas{index}"
@@ -211,11 +254,25 @@ def main() -> None:
             servers.append(server)
             url = f"http://127.0.0.1:{port}"
             targets[name] = (f"{url}/api/auth/me/", sign_in(url), server.pid)
+            children[name] = (
+                str(root), "simple_rbas.settings", "/api/auth/me/", targets[name][1],
+                {"DJANGO_READ_DOT_ENV_FILE": "false", "LOG_LEVEL": "WARNING",
+                 "SECRET_KEY": "bench-only-secret-key-0123456789abcdef",
+                 "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+                 "SCRIPTS_DIR": str(folder / "scripts")},
+            )  # fmt: skip
         port = free_port()
         reference = start_reference(workdir / "reference", port)
         servers.append(reference)
         url = f"http://127.0.0.1:{port}"
         targets["plain DRF + simplejwt"] = (f"{url}/me/", reference_token(url), reference.pid)
+        children["plain DRF + simplejwt"] = (
+            str(workdir / "reference"),
+            "reference.settings",
+            "/me/",
+            targets["plain DRF + simplejwt"][1],
+            {},
+        )
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
         for repetition in range(options.repeat):
             # Rotate the order too, so that no server always follows the same one.
@@ -231,6 +288,26 @@ def main() -> None:
             each = " ".join(f"{value:.2f}" for value in cpu)
             cpu_ms, p50 = statistics.median(cpu), statistics.median(latency)
             print(f"{name:<{width}}  {cpu_ms:5.2f} ({each})  {p50:6.2f}")
+        alone: dict[str, list[float]] = {name: [] for name in children}
+        for repetition in range(options.repeat):
+            names = list(children)
+            names = names[repetition % len(names) :] + names[: repetition % len(names)]
+            for name in names:
+                root, settings, path, token, env = children[name]
+                command = [
+                    sys.executable, __file__, "--in-process", root, settings, path, token,
+                    str(options.requests),
+                ]  # fmt: skip
+                environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+                output = subprocess.run(  # noqa: S603
+                    command, env={**environment, **env}, capture_output=True, text=True,
+                    check=True,
+                ).stdout  # fmt: skip
+                alone[name].append(float(output.split()[-1]))
+        print(f"{'Django alone':<{width}}  CPU ms/request in-process (median, each)")
+        for name, figures in alone.items():
+            each = " ".join(f"{value:.3f}" for value in figures)
+            print(f"{name:<{width}}  {statistics.median(figures):5.3f} ({each})")
     finally:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
