@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-memory bench-list bench-peers lint format clean
+.PHONY: run test bench bench-me bench-memory bench-list bench-peers lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,18 @@ test: $(VENV)/.dev $(OIDC_PROVIDER) lint
 ## bench: run latency and throughput (bench/runs.py), the web side of a run alone
 ## (bench/webpath.py), runs of a script with dependencies and
 ## the cold build of its environment (bench/environments.py), then the web under load and held
-## long-polls (bench/web.py, needs wrk), against the real server
+## long-polls (bench/web.py, needs wrk), against the real server; then bench-me
 bench: $(VENV)/.dev
 	$(BIN)/python bench/runs.py
 	$(BIN)/python bench/webpath.py
 	$(BIN)/python bench/environments.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/me.py
+
+## bench-me: server CPU per authenticated GET /api/auth/me/ beside a plain DRF + simplejwt
+## view served the same way (bench/me.py; BASELINE=<another checkout> compares two versions)
+bench-me: $(VENV)/.dev
+	$(BIN)/python bench/me.py $(if $(BASELINE),--baseline $(BASELINE))
 
 ## bench-memory: peak RSS of web and queue workers with a 50 MiB artifact, size of a 100-run list
 ## (bench/memory.py; a fresh SQLite file, or a scratch database on DATABASE_URL's PostgreSQL)

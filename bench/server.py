@@ -27,10 +27,12 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def start_server(workdir: Path, port: int, scripts: dict[str, str], **env: str) -> subprocess.Popen:
+def start_server(
+    workdir: Path, port: int, scripts: dict[str, str], *, root: Path = ROOT, **env: str
+) -> subprocess.Popen:
     """Start `run_web.sh` on a fresh SQLite file in `workdir` (or on DATABASE_URL when the
     environment names one), with `scripts` as its catalog and an owner account; returns once
-    it is ready."""
+    it is ready. `root` is the checkout to serve (another one to compare two versions)."""
     folder = workdir / "scripts"
     folder.mkdir()
     for name, source in scripts.items():
@@ -52,7 +54,7 @@ def start_server(workdir: Path, port: int, scripts: dict[str, str], **env: str) 
     }
     log = (workdir / "server.log").open("wb")
     server = subprocess.Popen(  # noqa: S603
-        [str(ROOT / "run_web.sh")], env=environment, stdout=log, stderr=subprocess.STDOUT,
+        [str(root / "run_web.sh")], env=environment, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

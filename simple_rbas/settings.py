@@ -76,7 +76,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # Sessions, auth and messages serve the Django admin only; the API uses JWT cookies.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Messages for the admin's pages; skipped on /api/, where nothing uses them.
+    "simple_rbas.middleware.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

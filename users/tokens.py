@@ -7,6 +7,8 @@ refuses: an `iat` in the future, `exp` or `iat` as strings (`int("9999999999")`)
 header naming extensions it does not understand (RFC 7515 says such a token must be refused).
 """
 
+import functools
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -14,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from jose import jwt
+from jose import jwk, jwt
 from jose.exceptions import JOSEError
+from jose.utils import base64url_decode
 from rest_framework.exceptions import AuthenticationFailed
 
 from simple_rbas.api import MAX_DATABASE_INTEGER
@@ -103,17 +106,34 @@ def _check_times(payload: dict) -> None:
         raise ValueError("issued in the future")
 
 
+@functools.lru_cache(maxsize=4)
+def _verifying_key(secret: str):
+    """The HS256 key object of `secret`: python-jose would otherwise try to read the secret as
+    JSON and build a key object again on every decode. Keyed by the secret, so a new setting
+    (a test's, a rotated key after a restart) gets its own."""
+    return jwk.construct(secret, ALGORITHM)
+
+
+def _unverified_header(raw: str) -> dict:
+    """The token's header, read for the `crit` check only (`jwt.decode` verifies the rest):
+    python-jose's own reader would also decode the payload and signature, a second time."""
+    header = json.loads(base64url_decode(raw.split(".", 1)[0].encode("ascii")))
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a JSON object")
+    return header
+
+
 def decode_token(raw: str, *, token_type: str) -> TokenClaims:
     """Verify `raw` as a token of `token_type` and return its claims, or raise a 401."""
     invalid = AuthenticationFailed("Token is invalid or expired.", code="token_not_valid")
     if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
         raise invalid
     try:
-        if "crit" in jwt.get_unverified_header(raw):
+        if "crit" in _unverified_header(raw):
             raise ValueError("critical header extensions are not understood")
         payload = jwt.decode(
             raw,
-            settings.JWT_SIGNING_KEY,
+            _verifying_key(settings.JWT_SIGNING_KEY),
             algorithms=[ALGORITHM],
             issuer=settings.JWT_ISSUER,
             options=_DECODE_OPTIONS,

@@ -102,3 +102,34 @@ def test_a_stale_access_cookie_does_not_block_login(owner, api_client):
         "/api/auth/login/", {"username": owner.username, "password": PASSWORD}, format="json"
     )
     assert response.status_code == 200
+
+
+def test_the_written_session_lookup_reads_what_the_orm_reads(owner, bearer_client):
+    # users/authentication.py writes the LoginSession ⋈ User query once: every field of both
+    # rows, converted (UUIDs, datetimes, booleans), must equal what the ORM loads.
+    from users.authentication import find_session
+    from users.models import LoginSession
+
+    bearer_client(owner)
+    expected = LoginSession.objects.select_related("user").get(user=owner)
+    found = find_session(expected.pk, owner.pk)
+    for field in LoginSession._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+    for field in User._meta.concrete_fields:
+        assert getattr(found.user, field.attname) == getattr(expected.user, field.attname)
+    assert found._state.fields_cache["user"] is found.user  # no second query for the user
+    assert find_session(expected.pk, owner.pk + 1) is None
+
+
+def test_message_storage_is_prepared_everywhere_but_the_api(rf):
+    # The admin's pages store and show messages; no API view does, so /api/ skips the storage.
+    from django.http import HttpResponse
+
+    from simple_rbas.middleware import PageMessageMiddleware
+
+    middleware = PageMessageMiddleware(lambda request: HttpResponse())
+    for path, prepared in (("/admin/", True), ("/", True), ("/api/auth/me/", False)):
+        request = rf.get(path)
+        request.session = {}
+        middleware(request)
+        assert hasattr(request, "_messages") is prepared, path
