@@ -13,6 +13,7 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -187,23 +188,40 @@ def run_claim(*, run_id, worker_id: str) -> bool:
     return bool(claimed)
 
 
-def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) -> str:
+def run_claimed(*, run_id, worker_id: str) -> Run | None:
+    """The run `worker_id` claimed (`run_claim`), with its script; None when it holds no such
+    run. A worker reads it in the transaction that claims it, rather than once more after."""
+    return (
+        Run.objects.select_related("script")
+        .filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id)
+        .first()
+    )
+
+
+def run_execute(
+    *,
+    run_id,
+    worker_id: str = WORKER_ID,
+    claimed: bool = False,
+    run: Run | None = None,
+    on_recorded: Callable[[str], None] | None = None,
+) -> str:
     """Execute a run and record how it ended; returns the final status, "skipped" for a run
     that is not this worker's to run (cancelled, or taken), "lost" when its lease was taken away.
 
-    `claimed`: the caller already claimed the run for `worker_id` (`run_claim`).
+    `claimed`: the caller already claimed the run for `worker_id` (`run_claim`); `run`: the
+    run it read then (`run_claimed`), not read again. `on_recorded(status)` is called inside
+    the transaction that records the outcome, so that what it writes (the worker marks the
+    run's queue task finished) commits with it, or not at all.
     """
 
     def load() -> Run | None:
         if not claimed:
             run_claim(run_id=run_id, worker_id=worker_id)
-        return (
-            Run.objects.select_related("script")
-            .filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id)
-            .first()
-        )
+        return run_claimed(run_id=run_id, worker_id=worker_id)
 
-    run = call_until_available(load, what=f"starting run {run_id}")
+    if run is None:
+        run = call_until_available(load, what=f"starting run {run_id}")
     if run is None:
         return "skipped"
     workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
@@ -211,7 +229,8 @@ def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) ->
     try:
         outcome, found, notes = _execute(run, worker_id, workdir)
         recorded = call_until_available(
-            lambda: _record(run, worker_id, outcome, found, notes), what=f"recording run {run.pk}"
+            lambda: _record(run, worker_id, outcome, found, notes, on_recorded),
+            what=f"recording run {run.pk}",
         )
     finally:
         artifacts.release(found)
@@ -335,7 +354,9 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | None:
+def _record(
+    run: Run, worker_id: str, outcome: Outcome, found, notes, on_recorded=None
+) -> str | None:
     """Store the outcome and artifacts and return the status stored; None when the run's lease
     was lost meanwhile (then it was already ended as failed, and nothing is kept). An outcome
     the database refuses is replaced by a failure that says why; an unreachable database
@@ -357,7 +378,7 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | N
         **_progress_fields(outcome.progress),
     }
     try:
-        return fields["status"] if _save(run, worker_id, fields, found) else None
+        return fields["status"] if _save(run, worker_id, fields, found, on_recorded) else None
     except DatabaseError as error:
         if is_unavailable(error):
             raise  # the caller retries until the database answers
@@ -374,10 +395,10 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | N
             ),
             "artifacts": [],
         }
-        return fields["status"] if _save(run, worker_id, fields, []) else None
+        return fields["status"] if _save(run, worker_id, fields, [], on_recorded) else None
 
 
-def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
+def _save(run: Run, worker_id: str, fields: dict, found, on_recorded=None) -> bool:
     with transaction.atomic():
         recorded = Run.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id
@@ -390,6 +411,8 @@ def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
         )
         if recorded:
             artifacts.store(run.pk, found)
+            if on_recorded is not None:
+                on_recorded(fields["status"])
     if recorded:
         return True
     # A retry after a commit whose acknowledgement was lost finds the run already recorded.
