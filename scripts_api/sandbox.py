@@ -330,8 +330,8 @@ class Sandbox:
             return outcome
 
     def _run(self, spec: RunSpec, workdir: Path, should_stop, on_output) -> Outcome:
-        (workdir / "output").mkdir()
-        (workdir / "tmp").mkdir()
+        (workdir / "output").mkdir(exist_ok=True)  # made in advance by the worker (or not)
+        (workdir / "tmp").mkdir(exist_ok=True)
         request = {
             "run": spec.run_id,
             "source": spec.source,
