@@ -203,8 +203,10 @@ class Prepared:
                     self.covered = privileges.make_reachable(
                         rules["read_paths"], uid=rules["uid"], gid=rules["gid"]
                     )
-                except OSError:
-                    self._back_to_own_mounts()  # and tried again on the run's path, in the open
+                except OSError:  # tried again on the run's path, where a failure is reported
+                    with contextlib.suppress(OSError):
+                        self._back_to_own_mounts()
+                    self.covered = None
 
     def _back_to_own_mounts(self) -> None:
         """Leave the mount namespace the standby made, if it made one (none is then covered)."""
@@ -214,12 +216,19 @@ class Prepared:
         self.covered = None
 
     def for_request(self, request: dict):
-        """Finish what depends on the request; returns the ruleset to complete and enforce."""
+        """Finish what depends on the request; returns the ruleset to complete and enforce.
+        A run folder under a folder the standby covered is not there in its namespace: the
+        child goes back to the server's (before it enters the folder) and mounts afresh."""
+        workdir = os.path.realpath(request["workdir"])
+        covered = self.covered or []
+        if any(workdir == folder or workdir.startswith(folder + os.sep) for folder in covered):
+            self._back_to_own_mounts()
         if _rules_key(self.rules) != _rules_key(request):
+            # Back to the server's mounts first: the new rules' paths are opened there.
+            self._back_to_own_mounts()
             self.ruleset = _prepare_ruleset(request)
             sys.path[:] = self.sys_path
             _script_sys_path(request)
-            self._back_to_own_mounts()
         return self.ruleset
 
     def release(self) -> None:
@@ -229,12 +238,8 @@ class Prepared:
             self.mount_ns = None
 
     def make_reachable(self, request: dict) -> None:
-        """As root: let the sandbox's uid reach the read paths and the run's folder (mounts of
-        the standby's own namespace). A folder under one the standby covered is done afresh."""
-        workdir = os.path.realpath(request["workdir"])
-        covered = self.covered or []
-        if any(workdir == folder or workdir.startswith(folder + os.sep) for folder in covered):
-            self._back_to_own_mounts()
+        """As root: let the sandbox's uid reach the read paths and the run's folder (in the
+        standby's own mount namespace, unless `for_request` left it)."""
         if self.covered is None:
             paths = [*request["read_paths"], request["workdir"]]
         else:
@@ -545,9 +550,12 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send, fo
     if status is None:
         status = _exit_status_without_waiting(pid, buffers[res_r])
     exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
-    following = fork_next()
+    try:
+        following = fork_next()
+    except OSError:  # no process to spare: forked again after the report, or the server fails
+        following = None
     # Nothing of the run may outlive its report: the worker then collects its artifacts.
-    lifecycle.kill_descendants(spare=frozenset([following.pid]))
+    lifecycle.kill_descendants(spare=frozenset([following.pid] if following else []))
     killed_for = killed_for or watch.check_disk()
     os.close(workdir_fd)
     send(
@@ -565,7 +573,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send, fo
             "progress": live.progress,
         }
     )
-    return following
+    return following or fork_next()
 
 
 def serve() -> None:
