@@ -11,7 +11,7 @@ phase with time.perf_counter():
 - prepare: the version to run and the secrets (`_execute` before the sandbox);
 - sandbox: `Sandbox.run`, request to report (the script itself does nothing);
 - record: the outcome's commit (`_record`) and the working folder's removal;
-- finish: the task marked finished (after the outcome is committed);
+- finish: the task marked finished (now inside the commit of `record`, and counted there too);
 - total: claim to finish.
 
 It prints the p50 and p90 of each phase in milliseconds, and the process's CPU time per run
@@ -19,6 +19,7 @@ It prints the p50 and p90 of each phase in milliseconds, and the process's CPU t
 """
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -148,6 +149,7 @@ def main() -> None:
     print(f"  wall per run (submit included) {wall / count * 1000:.2f} ms; CPU per run "
           f"{cpu / count * 1000:.2f} ms (this process and the sandbox)")  # fmt: skip
     print(f"  total mean {statistics.mean(phases['total']) * 1000:.2f} ms")
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
