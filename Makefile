@@ -36,12 +36,14 @@ test: $(VENV)/.dev $(OIDC_PROVIDER) lint
 	$(BIN)/pytest
 
 ## bench: run latency and throughput (bench/runs.py), the web side of a run alone
-## (bench/webpath.py), runs of a script with dependencies and
+## (bench/webpath.py), a worker's phases per run without HTTP (bench/worker_path.py), runs of a
+## script with dependencies and
 ## the cold build of its environment (bench/environments.py), then the web under load and held
 ## long-polls (bench/web.py, needs wrk), against the real server; then bench-me
 bench: $(VENV)/.dev
 	$(BIN)/python bench/runs.py
 	$(BIN)/python bench/webpath.py
+	$(BIN)/python bench/worker_path.py
 	$(BIN)/python bench/environments.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/me.py

@@ -6,13 +6,17 @@ outcome is recorded once the database answers, however long that takes. A worker
 instead leaves a run whose lease expires: `runs_reap_expired` ends it as failed.
 """
 
+import atexit
 import contextlib
 import dataclasses
 import logging
 import os
+import queue
 import socket
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -188,36 +192,123 @@ def run_claim(*, run_id, worker_id: str) -> bool:
     return bool(claimed)
 
 
-def run_execute(*, run_id, worker_id: str = WORKER_ID, claimed: bool = False) -> str:
+def run_claimed(*, run_id, worker_id: str) -> Run | None:
+    """The run `worker_id` claimed (`run_claim`), with its script; None when it holds no such
+    run. A worker reads it in the transaction that claims it, rather than once more after."""
+    return (
+        Run.objects.select_related("script")
+        .filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id)
+        .first()
+    )
+
+
+def run_execute(
+    *,
+    run_id,
+    worker_id: str = WORKER_ID,
+    claimed: bool = False,
+    run: Run | None = None,
+    on_recorded: Callable[[str], None] | None = None,
+) -> str:
     """Execute a run and record how it ended; returns the final status, "skipped" for a run
     that is not this worker's to run (cancelled, or taken), "lost" when its lease was taken away.
 
-    `claimed`: the caller already claimed the run for `worker_id` (`run_claim`).
+    `claimed`: the caller already claimed the run for `worker_id` (`run_claim`); `run`: the
+    run it read then (`run_claimed`), not read again. `on_recorded(status)` is called inside
+    the transaction that records the outcome, so that what it writes (the worker marks the
+    run's queue task finished) commits with it, or not at all.
     """
 
     def load() -> Run | None:
         if not claimed:
             run_claim(run_id=run_id, worker_id=worker_id)
-        return (
-            Run.objects.select_related("script")
-            .filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id)
-            .first()
-        )
+        return run_claimed(run_id=run_id, worker_id=worker_id)
 
-    run = call_until_available(load, what=f"starting run {run_id}")
+    if run is None:
+        run = call_until_available(load, what=f"starting run {run_id}")
     if run is None:
         return "skipped"
-    workdir = Path(tempfile.mkdtemp(prefix="rbas-run-"))
+    workdir = _folders.take()
     found = []
     try:
         outcome, found, notes = _execute(run, worker_id, workdir)
         recorded = call_until_available(
-            lambda: _record(run, worker_id, outcome, found, notes), what=f"recording run {run.pk}"
+            lambda: _record(run, worker_id, outcome, found, notes, on_recorded),
+            what=f"recording run {run.pk}",
         )
     finally:
         artifacts.release(found)
-        lifecycle.remove_tree(workdir)
+        _folders.discard(workdir)
     return recorded or "lost"
+
+
+class RunFolders:
+    """Run folders made and removed on a thread of their own, off the path of runs: on some
+    disks (ext4 mounted with `discard`) a folder's removal takes milliseconds. `take` hands out
+    a fresh, empty folder (with its `output` and `tmp`), made in advance when possible; a
+    folder given to `discard` is removed soon after (every process of its run is dead), and
+    at the latest when the process exits."""
+
+    def __init__(self) -> None:
+        self._ready: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self._chores: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _make() -> Path:
+        folder = Path(tempfile.mkdtemp(prefix="rbas-run-"))
+        (folder / "output").mkdir()
+        (folder / "tmp").mkdir()
+        return folder
+
+    def take(self) -> Path:
+        self._start()
+        try:
+            folder = self._ready.get_nowait()
+        except queue.Empty:
+            folder = self._make()
+        self._chores.put(None)  # make the next one
+        return folder
+
+    def discard(self, folder: Path) -> None:
+        self._start()
+        self._chores.put(folder)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="run-folders", daemon=True)
+                self._thread.start()
+                atexit.register(self.drain)
+
+    def _work(self) -> None:
+        while True:
+            self._do(self._chores.get())
+
+    def _do(self, chore: Path | None) -> None:
+        try:
+            if chore is not None:
+                lifecycle.remove_tree(chore)
+            elif self._ready.qsize() < 1:
+                self._ready.put(self._make())
+        except OSError:
+            logger.exception("A run folder could not be made or removed")
+
+    def drain(self) -> None:
+        """Remove the folders still to remove, and those made in advance (at exit)."""
+        for pending in (self._chores, self._ready):
+            while True:
+                try:
+                    folder = pending.get_nowait()
+                except queue.Empty:
+                    break
+                if folder is not None:
+                    with contextlib.suppress(OSError):
+                        lifecycle.remove_tree(folder)
+
+
+_folders = RunFolders()
 
 
 def _execute(run: Run, worker_id: str, workdir: Path):
@@ -336,7 +427,9 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | None:
+def _record(
+    run: Run, worker_id: str, outcome: Outcome, found, notes, on_recorded=None
+) -> str | None:
     """Store the outcome and artifacts and return the status stored; None when the run's lease
     was lost meanwhile (then it was already ended as failed, and nothing is kept). An outcome
     the database refuses is replaced by a failure that says why; an unreachable database
@@ -358,7 +451,7 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | N
         **_progress_fields(outcome.progress),
     }
     try:
-        return fields["status"] if _save(run, worker_id, fields, found) else None
+        return fields["status"] if _save(run, worker_id, fields, found, on_recorded) else None
     except DatabaseError as error:
         if is_unavailable(error):
             raise  # the caller retries until the database answers
@@ -375,10 +468,10 @@ def _record(run: Run, worker_id: str, outcome: Outcome, found, notes) -> str | N
             ),
             "artifacts": [],
         }
-        return fields["status"] if _save(run, worker_id, fields, []) else None
+        return fields["status"] if _save(run, worker_id, fields, [], on_recorded) else None
 
 
-def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
+def _save(run: Run, worker_id: str, fields: dict, found, on_recorded=None) -> bool:
     with transaction.atomic():
         recorded = Run.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, worker_id=worker_id
@@ -391,6 +484,8 @@ def _save(run: Run, worker_id: str, fields: dict, found) -> bool:
         )
         if recorded:
             artifacts.store(run.pk, found)
+            if on_recorded is not None:
+                on_recorded(fields["status"])
     if recorded:
         notify_finished(run.pk)
         return True

@@ -80,9 +80,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def descendants() -> list[int]:
-    """Every process below this one (zombies included), parents before their children."""
-    found, index = _children(os.getpid()), 0
+def descendants(spare: frozenset[int] = frozenset()) -> list[int]:
+    """Every process below this one (zombies included), parents before their children; but
+    for its children in `spare` and theirs."""
+    found, index = [pid for pid in _children(os.getpid()) if pid not in spare], 0
     while index < len(found):
         found += _children(found[index])
         index += 1
@@ -103,15 +104,16 @@ def reap() -> dict[int, int]:
     return ended
 
 
-def kill_descendants() -> dict[int, int]:
+def kill_descendants(spare: frozenset[int] = frozenset()) -> dict[int, int]:
     """SIGKILL every process below this one and reap those that are its children, until none
     remains; returns the wait statuses of the children reaped, by pid. A process this one may
     not signal (a set-user-ID program that a non-root server's script ran, where nothing set
-    no_new_privs) is left alone rather than tried forever."""
+    no_new_privs) is left alone rather than tried forever. Children in `spare` (the sandbox's
+    next standby, forked from the server itself) are left alone, and theirs."""
     ended: dict[int, int] = {}
     untouchable: set[int] = set()
-    while found := [pid for pid in descendants() if pid not in untouchable]:
-        own = set(_children(os.getpid()))
+    while found := [pid for pid in descendants(spare) if pid not in untouchable]:
+        own = set(_children(os.getpid())) - spare
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)

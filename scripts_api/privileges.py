@@ -46,16 +46,25 @@ def _last_cap() -> int:
         return _LAST_CAP_GUESS
 
 
-def drop(*, uid: int, gid: int) -> None:
-    """Become `uid`/`gid` with no supplementary groups if this process is root, then give up
-    every capability (bounding, ambient, effective, permitted, inheritable) and set
-    `no_new_privs`, so that nothing it executes can gain any back."""
+def drop_bounding_set() -> None:
+    """Empty the capability bounding set: what a program this process executes could gain. A
+    root process keeps its effective capabilities (chown, mount, setuid) until `drop`."""
     libc = _libc()
     for cap in range(_last_cap() + 1):
         # Needs CAP_SETPCAP, which root holds; without it the bounding set stays as it is, and
         # no_new_privs keeps any program this process runs from drawing on it.
         with contextlib.suppress(OSError):
             _check(libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0), "capbset")
+
+
+def drop(*, uid: int, gid: int, bounding_set: bool = True) -> None:
+    """Become `uid`/`gid` with no supplementary groups if this process is root, then give up
+    every capability (bounding, ambient, effective, permitted, inheritable) and set
+    `no_new_privs`, so that nothing it executes can gain any back. `bounding_set=False`: the
+    caller already emptied the bounding set (`drop_bounding_set`)."""
+    libc = _libc()
+    if bounding_set:
+        drop_bounding_set()
     if os.geteuid() == 0:
         if uid == 0:
             raise ValueError("The sandbox's uid cannot be 0.")
@@ -85,18 +94,19 @@ def _blocking_ancestor(path: str, uid: int, gid: int) -> str | None:
     return None
 
 
-def make_reachable(paths: list[str], *, uid: int, gid: int) -> None:
+def make_reachable(paths: list[str], *, uid: int, gid: int) -> list[str]:
     """Let `uid`/`gid` reach `paths` through folders it may not search (a Python installed
     under /root, a run's directory under pytest's private temp folder): in a mount namespace
     of this process's own, cover each such folder with an empty tmpfs and bind the paths
-    below it back in. Needs root; nothing else under the covered folders stays visible."""
+    below it back in. Needs root; nothing else under the covered folders stays visible.
+    Returns the folders covered."""
     covers: dict[str, list[str]] = {}
     for path in {os.path.realpath(p) for p in paths if os.path.exists(p)}:
         folder = _blocking_ancestor(path, uid, gid)
         if folder is not None:
             covers.setdefault(folder, []).append(path)
     if not covers:
-        return
+        return []
     libc = _libc()
     if libc.unshare(_CLONE_NEWNS) != 0:
         error = ctypes.get_errno()
@@ -127,6 +137,12 @@ def make_reachable(paths: list[str], *, uid: int, gid: int) -> None:
     for fd in held.values():
         os.close(fd)
     os.umask(umask)
+    return sorted(covers)
+
+
+def enter_mount_namespace(fd: int) -> None:
+    """Join the mount namespace `fd` refers to (root only; a single-threaded process)."""
+    _check(_libc().setns(fd, _CLONE_NEWNS), "setns")
 
 
 def warm() -> None:

@@ -150,8 +150,14 @@ def interpreter_read_paths() -> list[str]:
     site-packages lies under its prefix: that prefix gives way to its `bin` and `pyvenv.cfg`).
     Packages installed under a folder that stays (the standard library's, /usr) stay readable:
     see docs/dependencies.md."""
-    if settings.SCRIPT_SERVER_PACKAGES:
-        return python_read_paths()
+    return list(_interpreter_read_paths(settings.SCRIPT_SERVER_PACKAGES))
+
+
+@functools.cache
+def _interpreter_read_paths(server_packages: bool) -> tuple[str, ...]:
+    """`interpreter_read_paths`, worked out once per process (it stats and resolves paths)."""
+    if server_packages:
+        return tuple(python_read_paths())
     hidden = server_site_packages()
     kept = set()
     for path in python_read_paths():
@@ -162,7 +168,7 @@ def interpreter_read_paths() -> list[str]:
                     kept.add(os.path.join(path, part))
         else:
             kept.add(path)
-    return sorted(kept)
+    return tuple(sorted(kept))
 
 
 def tcp_ports() -> list[int] | None:
@@ -324,8 +330,8 @@ class Sandbox:
             return outcome
 
     def _run(self, spec: RunSpec, workdir: Path, should_stop, on_output) -> Outcome:
-        (workdir / "output").mkdir()
-        (workdir / "tmp").mkdir()
+        (workdir / "output").mkdir(exist_ok=True)  # made in advance by the worker (or not)
+        (workdir / "tmp").mkdir(exist_ok=True)
         request = {
             "run": spec.run_id,
             "source": spec.source,

@@ -1,11 +1,14 @@
 """The sandbox fork server: started once per worker as `python -I sandbox_server.py`.
 
 It imports no Django and holds no secrets (its environment is minimal). It keeps one forked
-child on standby: the child has already started its own session, closed every inherited file and
-prepared the Landlock rules every run shares, and waits for its request. When a request comes,
-the child finishes confining itself (its working directory, environment, resource limits) and
-runs the script, while the server collects stdout, stderr and the result channel, reports how
-the child ended, and forks the next standby. Forking a warm interpreter costs a millisecond or
+child on standby: the child has already started its own session, closed every inherited file,
+prepared what every run of its worker shares (the Landlock rules, sys.path without the server's
+packages, as root the mounts that let the sandbox's uid reach the interpreter) and emptied its
+capability bounding set, and waits for its request. When a request comes, the child finishes
+confining itself (its working directory, environment, resource limits, uid, Landlock, seccomp)
+and runs the script, while the server collects stdout, stderr and the result channel, forks the
+next standby as soon as the script is done, and reports how the child ended once every process
+of the run is dead. Forking a warm interpreter costs a millisecond or
 two where starting a new one costs twenty, and the standby takes even that off the path of a
 run; every child is still a fresh copy of this `python -I` process that never ran a script.
 
@@ -26,6 +29,7 @@ import builtins
 import codecs
 import ctypes
 import datetime
+import functools
 import gc
 import io
 import json
@@ -61,6 +65,10 @@ import statistics  # noqa: F401
 import typing  # noqa: F401
 
 privileges.warm()  # looked up once here rather than by every forked child
+# The first compile() of a process sets up the parser (about a millisecond): done here, once,
+# rather than in every child on the path of its run.
+compile("def main(i: int = 0):\n    return {'i': i}\n", "<warm>", "exec")
+json.loads(json.dumps({"warm": [1, 2.5, "x", None, True]}))
 
 RESULT_FD = 3
 REQUEST_FD = 4
@@ -146,8 +154,17 @@ def _fork_standby(shared_rules: dict | None) -> Standby:
     return Standby(pid, req_w, out_r, err_r, res_r, prog_r)
 
 
+# What the standby child prepares before its request comes: what every run of the worker shares.
+MOUNT_NS = "/proc/self/ns/mnt"
+SHARED_KEYS = ("read_paths", "tcp_ports", "hide_paths", "environment", "uid", "gid")
+
+
+def _shared(request: dict) -> dict:
+    return {key: request.get(key) for key in SHARED_KEYS}
+
+
 def _rules_key(rules: dict | None):
-    return rules and (tuple(rules["read_paths"]), rules["tcp_ports"] and tuple(rules["tcp_ports"]))
+    return rules and json.dumps(_shared(rules), sort_keys=True)
 
 
 def _prepare_ruleset(rules: dict | None):
@@ -163,18 +180,84 @@ def _prepare_ruleset(rules: dict | None):
     return ruleset
 
 
-def _confine(request: dict, ruleset) -> None:
+class Prepared:
+    """What a standby child did ahead of its request, with the rules every run shares: its
+    Landlock ruleset, its sys.path, (as root) the mounts that let the sandbox's uid reach the
+    read paths, and its capability bounding set emptied. A request with other rules has the
+    rules-dependent parts done again, from the start."""
+
+    def __init__(self, rules: dict | None) -> None:
+        self.rules = rules
+        self.sys_path = list(sys.path)
+        self.ruleset = _prepare_ruleset(rules)
+        self.covered: list[str] | None = None  # None: the reachability is still to be done
+        self.mount_ns = None
+        privileges.drop_bounding_set()  # as root this leaves the effective capabilities
+        if rules:
+            _script_sys_path(rules)
+            if os.geteuid() != 0:
+                self.covered = []
+            else:
+                try:
+                    self.mount_ns = os.open(MOUNT_NS, os.O_RDONLY | os.O_CLOEXEC)
+                    self.covered = privileges.make_reachable(
+                        rules["read_paths"], uid=rules["uid"], gid=rules["gid"]
+                    )
+                except OSError:  # tried again on the run's path, where a failure is reported
+                    with contextlib.suppress(OSError):
+                        self._back_to_own_mounts()
+                    self.covered = None
+
+    def _back_to_own_mounts(self) -> None:
+        """Leave the mount namespace the standby made, if it made one (none is then covered)."""
+        namespace = self.mount_ns
+        if namespace is not None and os.fstat(namespace).st_ino != os.stat(MOUNT_NS).st_ino:
+            privileges.enter_mount_namespace(namespace)
+        self.covered = None
+
+    def for_request(self, request: dict):
+        """Finish what depends on the request; returns the ruleset to complete and enforce.
+        A run folder under a folder the standby covered is not there in its namespace: the
+        child goes back to the server's (before it enters the folder) and mounts afresh."""
+        workdir = os.path.realpath(request["workdir"])
+        covered = self.covered or []
+        if any(workdir == folder or workdir.startswith(folder + os.sep) for folder in covered):
+            self._back_to_own_mounts()
+        if _rules_key(self.rules) != _rules_key(request):
+            # Back to the server's mounts first: the new rules' paths are opened there.
+            self._back_to_own_mounts()
+            self.ruleset = _prepare_ruleset(request)
+            sys.path[:] = self.sys_path
+            _script_sys_path(request)
+        return self.ruleset
+
+    def release(self) -> None:
+        """Close what the script must not inherit (its namespace's descriptor)."""
+        if self.mount_ns is not None:
+            os.close(self.mount_ns)
+            self.mount_ns = None
+
+    def make_reachable(self, request: dict) -> None:
+        """As root: let the sandbox's uid reach the read paths and the run's folder (in the
+        standby's own mount namespace, unless `for_request` left it)."""
+        if self.covered is None:
+            paths = [*request["read_paths"], request["workdir"]]
+        else:
+            paths = [request["workdir"]]
+        privileges.make_reachable(paths, uid=request["uid"], gid=request["gid"])
+
+
+def _confine(request: dict, prepared: Prepared, ruleset) -> None:
     """Drop root and every capability, then apply Landlock and the socket filter, for good."""
     if os.geteuid() == 0:  # the script runs as the sandbox's uid, which must own its directory
         for path in ("", "output", "tmp"):
             os.chown(os.path.join(request["workdir"], path), request["uid"], request["gid"])
-        paths = [*request["read_paths"], request["workdir"]]
-        privileges.make_reachable(paths, uid=request["uid"], gid=request["gid"])
+        prepared.make_reachable(request)
     if ruleset is not None:
         ruleset.allow(request["workdir"], write=True)
         ruleset.allow(os.devnull, write=True)
     server = os.getppid()
-    privileges.drop(uid=request["uid"], gid=request["gid"])
+    privileges.drop(uid=request["uid"], gid=request["gid"], bounding_set=False)
     _die_with_parent()  # a change of uid cleared it
     if os.getppid() != server:  # the server died before it was set again
         os._exit(70)
@@ -188,22 +271,48 @@ def _confine(request: dict, ruleset) -> None:
         raise seccomp.SeccompError(0, "seccomp is required but not available")
 
 
+def _is_hidden(path: str, hidden: tuple[str, ...]) -> bool:
+    real = os.path.realpath(path)
+    return any(real == folder or real.startswith(folder + os.sep) for folder in hidden)
+
+
+_hidden_modules_cache: dict[tuple[str, ...], tuple[set[str], list[str]]] = {}
+
+
+def _hidden_modules(hidden: tuple[str, ...]) -> tuple[set[str], list[str]]:
+    """The modules loaded now (names), and those of them loaded from `hidden` folders: worked
+    out once by the server before it forks, so that its children need not."""
+    if hidden not in _hidden_modules_cache:
+        names, found = set(), []
+        for name, module in list(sys.modules.items()):
+            names.add(name)
+            origin = getattr(module, "__file__", None)
+            if origin and _is_hidden(origin, hidden):
+                found.append(name)
+        _hidden_modules_cache[hidden] = (names, found)
+    return _hidden_modules_cache[hidden]
+
+
+def _hide_folders(request: dict) -> tuple[str, ...]:
+    return tuple(os.path.realpath(path) for path in request.get("hide_paths") or [])
+
+
 def _script_sys_path(request: dict) -> None:
     """What the script imports from: the standard library, then its environment (if any). The
     server's packages (`hide_paths`) leave sys.path, and so do modules already loaded from them
     (site's .pth hooks); without Landlock a script could still put them back itself."""
-    hidden = [os.path.realpath(path) for path in request.get("hide_paths") or []]
-
-    def is_hidden(path: str) -> bool:
-        real = os.path.realpath(path)
-        return any(real == folder or real.startswith(folder + os.sep) for folder in hidden)
-
-    sys.path[:] = [path for path in sys.path if path and not is_hidden(path)]
+    hidden = _hide_folders(request)
+    sys.path[:] = [path for path in sys.path if path and not _is_hidden(path, hidden)]
     if request.get("environment"):
         sys.path.append(request["environment"])
+    known, found = _hidden_modules(hidden) if hidden else (set(), [])
+    for name in found:
+        sys.modules.pop(name, None)
     for name, module in list(sys.modules.items()):
+        if name in known:
+            continue  # the server checked it
         origin = getattr(module, "__file__", None)
-        if origin and is_hidden(origin):
+        if origin and _is_hidden(origin, hidden):
             del sys.modules[name]
     sys.path_importer_cache.clear()
 
@@ -248,21 +357,20 @@ def _child(
         line_buffering=True,
     )
     channel = io.FileIO(RESULT_FD, "w", closefd=False)
-    ruleset = _prepare_ruleset(shared_rules)
+    prepared = Prepared(shared_rules)
     request = _read_request(REQUEST_FD)
     if request is None:  # the server is going away
         os._exit(0)
     code = 1
     try:
-        if _rules_key(shared_rules) != _rules_key(request):
-            ruleset = _prepare_ruleset(request)
+        ruleset = prepared.for_request(request)
         os.chdir(request["workdir"])
         os.umask(0o077)
         os.environ.clear()
         os.environ.update(request["env"])
-        _script_sys_path(request)
         _apply_limits(request["limits"])
-        _confine(request, ruleset)
+        _confine(request, prepared, ruleset)
+        prepared.release()
         filename = request["filename"]
         source = request["source"]
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -377,9 +485,11 @@ class Live:
         }
 
 
-def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) -> None:
+def _run(standby: Standby, line: bytes, request: dict, control_in: int, send, fork_next) -> Standby:
     """Hand the request to the standby child, collect what it says, watch its processes and
-    disk, and once every process of the run is dead, report how it ended."""
+    disk, and once every process of the run is dead, report how it ended. Returns the next
+    standby (`fork_next()`), forked as soon as the script is done, so that it gets ready while
+    the run's processes are killed and reaped and while the worker records the run."""
     pid, out_r, err_r, res_r = standby.pid, standby.out_r, standby.err_r, standby.res_r
     prog_r = standby.prog_r
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -440,8 +550,12 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
     if status is None:
         status = _exit_status_without_waiting(pid, buffers[res_r])
     exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
+    try:
+        following = fork_next()
+    except OSError:  # no process to spare: forked again after the report, or the server fails
+        following = None
     # Nothing of the run may outlive its report: the worker then collects its artifacts.
-    lifecycle.kill_descendants()
+    lifecycle.kill_descendants(spare=frozenset([following.pid] if following else []))
     killed_for = killed_for or watch.check_disk()
     os.close(workdir_fd)
     send(
@@ -459,6 +573,7 @@ def _run(standby: Standby, line: bytes, request: dict, control_in: int, send) ->
             "progress": live.progress,
         }
     )
+    return following or fork_next()
 
 
 def serve() -> None:
@@ -485,9 +600,11 @@ def serve() -> None:
                 pending += data
             line, _, pending = pending.partition(b"\n")
             request = json.loads(line)
-            _run(standby, line, request, control_in, send)
-            shared = {"read_paths": request["read_paths"], "tcp_ports": request["tcp_ports"]}
-            standby = _fork_standby(shared)
+            shared = _shared(request)
+            _hidden_modules(_hide_folders(shared))  # worked out here, once, for every child
+            standby = _run(
+                standby, line, request, control_in, send, functools.partial(_fork_standby, shared)
+            )
             # Off the path of the next run (counting a non-root uid's tasks reads /proc).
             lifecycle.limit_processes(standby.pid, request["max_processes"])
             standby.max_processes = request["max_processes"]

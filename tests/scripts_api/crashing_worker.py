@@ -2,8 +2,8 @@
 `manage.py db_worker` that SIGKILLs itself at one dangerous moment, for fault tests.
 
 Points: `claiming` (inside the transaction that claims a task and its run, before it commits),
-`claimed` (right after that commit), `recorded` (after the run's outcome is committed, before
-its queue task is marked finished).
+`claimed` (right after that commit), `recorded` (right after the commit that records the run's
+outcome and marks its queue task finished).
 """
 
 import os
@@ -24,7 +24,6 @@ def main() -> None:
 
     django.setup()
     from django.core.management import execute_from_command_line
-    from django_tasks_db.models import DBTaskResult
 
     from scripts_api import execution
     from scripts_api.management.commands import db_worker
@@ -40,7 +39,13 @@ def main() -> None:
     elif point == "claimed":
         db_worker.RunWorker.run_task = die
     elif point == "recorded":
-        DBTaskResult.set_successful = die
+        save = execution._save
+
+        def save_then_die(*args, **kwargs):
+            save(*args, **kwargs)
+            die()
+
+        execution._save = save_then_die
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     execute_from_command_line(["manage.py", *command])

@@ -1,8 +1,12 @@
 """The worker's conversation with its sandbox server cannot mix runs: whatever goes wrong during
 one run, the next one gets its own result, output and process."""
 
+import os
+import shutil
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from django.db import OperationalError
@@ -126,3 +130,66 @@ def test_a_result_nested_too_deeply_fails_the_run_at_once_saying_why(tmp_path):
         "The result is nested too deeply to be stored.",
     )
     assert_next_runs_get_their_own_outcome(tmp_path)
+
+
+OWN_DESCRIPTORS = """
+    import os
+    def is_open(fd):
+        try:
+            os.fstat(fd)
+        except OSError:
+            return False
+        return True
+    def main():
+        return [fd for fd in range(256) if is_open(fd)]
+"""
+
+
+def test_a_script_on_a_prepared_standby_holds_only_its_own_descriptors(tmp_path):
+    # The first run's standby was forked before any rules were known; later ones prepared
+    # theirs (ruleset, mount namespace) ahead of the request, and must not pass them on.
+    for _ in range(3):
+        outcome = get_sandbox().run(spec(OWN_DESCRIPTORS), workdir(tmp_path))
+        assert outcome.status == "succeeded", outcome.stderr
+        # stdin, stdout, stderr, the result and progress channels (the request's is closed).
+        assert outcome.result == [0, 1, 2, 3, 5], outcome.result
+
+
+WRITES_OUTPUT = """
+    import os
+    def main():
+        with open(os.path.join(os.environ["RBAS_OUTPUT_DIR"], "made"), "w") as handle:
+            handle.write("here")
+        return os.getuid()
+"""
+
+
+def test_a_run_folder_under_a_folder_the_standby_covered_is_still_reachable():
+    # As root, with the interpreter under a folder the sandbox's uid may not search (/root),
+    # the standby covers that folder in its mount namespace before the request; a run folder
+    # beneath it makes the child go back and mount everything afresh.
+    from django.conf import settings
+
+    from scripts_api import privileges
+    from scripts_api.sandbox import interpreter_read_paths
+
+    if os.geteuid() != 0:
+        pytest.skip("the worker is not root here")
+    uid, gid = settings.SANDBOX_UID, settings.SANDBOX_GID
+    covered = {
+        privileges._blocking_ancestor(os.path.realpath(path), uid, gid)
+        for path in interpreter_read_paths()
+        if os.path.exists(path)
+    } - {None}
+    if not covered:
+        pytest.skip("the interpreter lies where the sandbox's uid may reach it")
+    parent = Path(tempfile.mkdtemp(dir=sorted(covered)[0], prefix="rbas-covered-"))
+    try:
+        for _ in range(2):  # the second run's standby was prepared with the shared rules
+            folder = Path(tempfile.mkdtemp(dir=parent))
+            outcome = get_sandbox().run(spec(WRITES_OUTPUT), folder)
+            assert outcome.status == "succeeded", outcome.stderr
+            assert outcome.result == uid
+            assert (folder / "output" / "made").read_text() == "here"
+    finally:
+        shutil.rmtree(parent)

@@ -3,7 +3,9 @@
 Compared with the library's command, this one
 - claims a run together with its queue task, in one transaction, so that a worker killed at
   any moment leaves either a queued run (claimed by nobody) or a running one whose lease
-  expires; never a run stuck as queued behind a task that nobody runs;
+  expires; never a run stuck as queued behind a task that nobody runs; the run is read in that
+  transaction too, and its task is marked finished in the commit that records its outcome
+  (one transaction to start a run, one to end it);
 - rides out database outages of any length: it backs off, reconnects (its LISTEN connection
   too) and resumes claiming, and the run in progress goes on and is recorded once the
   database answers;
@@ -20,7 +22,13 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
@@ -31,6 +39,7 @@ from scripts_api.execution import (
     WORKER_ID,
     run_abandon,
     run_claim,
+    run_claimed,
     run_execute,
     runs_reap_expired,
     tasks_reap_orphans,
@@ -144,7 +153,12 @@ class RunWorker(db_worker.Worker):
                 if task_result is not None:
                     task_result.claim(self.worker_id)
                     if task_result.task_path == execute_run.module_path:
-                        run_claim(run_id=_run_id(task_result), worker_id=self.worker_id)
+                        run_id = _run_id(task_result)
+                        run_claim(run_id=run_id, worker_id=self.worker_id)
+                        # Read in the same transaction: the run need not be read again.
+                        task_result.claimed_run = run_claimed(
+                            run_id=run_id, worker_id=self.worker_id
+                        )
                 return task_result
         except OperationalError as error:
             if is_locked_database_exception(error):
@@ -156,8 +170,21 @@ class RunWorker(db_worker.Worker):
         if task_result.task_path != execute_run.module_path:
             return super().run_task(task_result)
         run_id = _run_id(task_result)
+        finished = []
+
+        def finish_with_the_run(status: str) -> None:
+            """The task is marked finished in the commit that records the run's outcome."""
+            task_result.set_successful(status)
+            transaction.on_commit(lambda: finished.append(True))
+
         try:
-            status = run_execute(run_id=run_id, worker_id=self.worker_id, claimed=True)
+            status = run_execute(
+                run_id=run_id,
+                worker_id=self.worker_id,
+                claimed=True,
+                run=getattr(task_result, "claimed_run", None),
+                on_recorded=finish_with_the_run,
+            )
         except BaseException as error:  # stopped by a second signal, or a bug
             reason = "The worker was stopped while running this run."
             if isinstance(error, Exception):
@@ -171,9 +198,11 @@ class RunWorker(db_worker.Worker):
             if not isinstance(error, Exception):
                 raise
         else:
-            call_until_available(
-                lambda: task_result.set_successful(status), what=f"finishing the task of {run_id}"
-            )
+            if not finished:  # skipped, its lease lost, or the commit's answer lost
+                call_until_available(
+                    lambda: task_result.set_successful(status),
+                    what=f"finishing the task of {run_id}",
+                )
         finally:
             self._run_tasks += 1
 
