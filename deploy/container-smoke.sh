@@ -147,6 +147,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 password="smoke-$RANDOM-$RANDOM-owner"
 # The stack's own environment (okteto-stack.yml), with this machine's database and port.
 SECRET_KEY="smoke-$(python3 -c 'import secrets; print(secrets.token_urlsafe(40))')" \
+SECRETS_ENCRYPTION_KEYS="$("$PYTHON" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
 ALLOWED_HOSTS=127.0.0.1 CSRF_TRUSTED_ORIGINS=https://127.0.0.1 \
 DJANGO_SUPERUSER_USERNAME=owner DJANGO_SUPERUSER_EMAIL=owner@example.com \
 DJANGO_SUPERUSER_PASSWORD=$password POSTGRES_PASSWORD=unused \
