@@ -151,16 +151,16 @@ def _keep_last_good(script: Script, found: catalog.CatalogScan, name: str, now) 
     script.save(update_fields=["problems"])
 
 
+def _versioned_fields() -> list[str]:
+    """What a `ScriptVersion` keeps of its script: its fields that the script has too."""
+    own = {"id", "script", "version", "created_at", "published_at"}
+    return [f.name for f in ScriptVersion._meta.concrete_fields if f.name not in own]
+
+
 def script_version_record(*, script: Script, at, republished: bool) -> ScriptVersion:
     """Keep the script's current content as a `ScriptVersion` (one row per distinct version);
     `republished`: it has just become the current version (again), so it lists first."""
-    fields = {
-        name: getattr(script, name)
-        for name in (
-            "source", "filename", "title", "description", "policy", "params_schema",
-            "timeout_seconds", "memory_mb", "secrets", "dependencies", "requires_python",
-        )
-    }  # fmt: skip
+    fields = {name: getattr(script, name) for name in _versioned_fields()}
     version, created = ScriptVersion.objects.get_or_create(
         script=script,
         version=script.version,

@@ -28,6 +28,16 @@ logger = logging.getLogger(__name__)
 CHANNEL = "rbas_runs_queued"
 
 
+def _listening_connection(channel: str):
+    """A connection of its own, outside Django's, that LISTENs on `channel` (psycopg.Error when
+    the database does not answer)."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    listener = psycopg.connect(**params, autocommit=True)
+    listener.execute(f"LISTEN {channel}")
+    return listener
+
+
 def _fifo_path() -> Path:
     return Path(f"{connection.settings_dict['NAME']}.wakeup")
 
@@ -88,11 +98,8 @@ class Waker:
 
     def _listen(self) -> None:
         self._listen_at = time.monotonic() + self.RECONNECT_SECONDS
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
         try:
-            listener = psycopg.connect(**params, autocommit=True)
-            listener.execute(f"LISTEN {CHANNEL}")
+            listener = _listening_connection(CHANNEL)
         except psycopg.Error as error:
             logger.warning("Cannot listen for queued runs yet (%s); polling meanwhile.", error)
             return
@@ -218,11 +225,8 @@ class FinishedListener:
             return
         self._retry_at = time.monotonic() + self.RECONNECT_SECONDS
         if connection.vendor == "postgresql":
-            params = connection.get_connection_params()
-            params.pop("cursor_factory", None)
             try:
-                listener = psycopg.connect(**params, autocommit=True)
-                listener.execute(f"LISTEN {FINISHED_CHANNEL}")
+                listener = _listening_connection(FINISHED_CHANNEL)
             except psycopg.Error as error:
                 if not self._warned:
                     logger.warning("Cannot listen for finished runs yet (%s); polling.", error)
