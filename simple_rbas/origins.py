@@ -33,6 +33,7 @@ def origin(value: str, setting: str) -> str:
         or parts.fragment
         or "#" in value
         or "?" in value
+        or "*" in value  # CORS has no wildcards: name each front end
     ):
         raise ImproperlyConfigured(
             f"{setting}: {value!r} is not an origin (scheme://host[:port], no path), "
