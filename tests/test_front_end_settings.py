@@ -3,6 +3,7 @@ checked at start-up, and one FRONTEND_ORIGINS entry configures both CORS and CSR
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -112,3 +113,15 @@ def test_a_cookie_domain_that_covers_no_allowed_host_refuses_to_start():
 def test_a_csrf_cookie_domain_that_covers_no_allowed_host_refuses_to_start():
     result = load(CSRF_COOKIE_DOMAIN="example.org", ALLOWED_HOSTS="api.example.com")
     assert_refused(result, "CSRF_COOKIE_DOMAIN=example.org covers none of ALLOWED_HOSTS")
+
+
+def test_the_settings_shown_in_the_front_ends_page_start():
+    page = (ROOT / "docs/front-ends.md").read_text()
+    # Fenced blocks with no language: the settings of each setup.
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```$", page, re.DOTALL | re.MULTILINE)
+    blocks = [text for language, text in blocks if not language]
+    assert len(blocks) == 2
+    for block in blocks:
+        env = dict(line.split("=", 1) for line in block.strip().splitlines())
+        assert "FRONTEND_ORIGINS" in env
+        assert loaded(**env)["FRONTEND_ORIGINS"] == [env["FRONTEND_ORIGINS"]]
