@@ -16,6 +16,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from simple_rbas import origins
 from simple_rbas.logging import json_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -274,6 +275,39 @@ SESSION_COOKIE_SECURE = COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = "Lax"
 # Database sessions that ignore a cookie holding a key Django never issues (a NUL, say).
 SESSION_ENGINE = "simple_rbas.session_store"
+
+# --- Separate front ends (docs/front-ends.md) ------------------------------------------------
+
+# The Domain of the token cookies: empty keeps them on this host only; a parent domain
+# (rbas.example.com's `example.com`) shares them with front ends on sibling subdomains.
+COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="")
+if COOKIE_DOMAIN:
+    COOKIE_DOMAIN = origins.cookie_domain(COOKIE_DOMAIN, "COOKIE_DOMAIN")
+CSRF_COOKIE_DOMAIN = env.str("CSRF_COOKIE_DOMAIN", default="") or COOKIE_DOMAIN or None
+if CSRF_COOKIE_DOMAIN:
+    CSRF_COOKIE_DOMAIN = origins.cookie_domain(CSRF_COOKIE_DOMAIN, "CSRF_COOKIE_DOMAIN")
+for _setting, _domain in (
+    ("COOKIE_DOMAIN", COOKIE_DOMAIN),
+    ("CSRF_COOKIE_DOMAIN", CSRF_COOKIE_DOMAIN),
+):
+    # Browsers drop a cookie whose Domain does not cover the host that set it.
+    if (
+        _domain
+        and "*" not in ALLOWED_HOSTS
+        and not any(origins.host_in_domain(host, _domain) for host in ALLOWED_HOSTS)
+    ):
+        raise ImproperlyConfigured(
+            f"{_setting}={_domain} covers none of ALLOWED_HOSTS: browsers would refuse the "
+            "cookies. Use the parent domain of the service's own host."
+        )
+# Front ends allowed to call the API from the browser: each is added to CORS_ALLOWED_ORIGINS
+# (they may read answers, with credentials) and CSRF_TRUSTED_ORIGINS (their cookie-authenticated
+# writes pass the Origin check), and single sign-on may return to them (`next`).
+FRONTEND_ORIGINS = [
+    origins.origin(value, "FRONTEND_ORIGINS") for value in env.list("FRONTEND_ORIGINS", default=[])
+]
+CORS_ALLOWED_ORIGINS += [o for o in FRONTEND_ORIGINS if o not in CORS_ALLOWED_ORIGINS]
+CSRF_TRUSTED_ORIGINS += [o for o in FRONTEND_ORIGINS if o not in CSRF_TRUSTED_ORIGINS]
 
 # --- Scripts, runs and workers -------------------------------------------------------------
 

@@ -53,6 +53,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "api/auth/signup/",
         "api/auth/login/",
         "api/auth/refresh/",
+        "api/auth/csrf/",
         "api/auth/password-reset/",
         "api/auth/password-reset/confirm/",
         "api/auth/verify-email/",

@@ -6,7 +6,7 @@ JSON error page, and creates nothing.
 """
 
 import logging
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
@@ -30,22 +30,35 @@ SIGN_IN_PAGE = "/login"
 
 
 def safe_next(value: str | None) -> str:
-    """`value` when it is a path on this site, else "/" (no open redirect).
+    """`value` when it is a path on this site or an address on a front end of
+    FRONTEND_ORIGINS, else "/" (no open redirect).
 
     The one rule for `next`: the single sign-on redirects follow it, and the sign-in page is
     handed its result, never the raw query string. Browsers read a backslash as a slash and drop
     tabs and newlines, so `/\\evil.example` or `/<TAB>/evil.example` would leave the site.
     """
-    if (
-        value
-        and value.startswith("/")
-        and not value.startswith("//")
-        and "\\" not in value
-        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in value)
-        and url_has_allowed_host_and_scheme(value, allowed_hosts=set())
-    ):
-        return value
-    return "/"
+    if not value or "\\" in value or any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        return "/"
+    if value.startswith("/"):
+        if not value.startswith("//") and url_has_allowed_host_and_scheme(value, set()):
+            return value
+        return "/"
+    return value if _on_a_front_end(value) else "/"
+
+
+def _on_a_front_end(url: str) -> bool:
+    """Whether `url` is an absolute address whose origin is one of FRONTEND_ORIGINS."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    if "@" in parts.netloc or not parts.hostname:
+        return False
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin in settings.FRONTEND_ORIGINS and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={parts.netloc}
+    )
 
 
 def sign_in_page(code: str, next_path: str) -> HttpResponseRedirect:

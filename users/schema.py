@@ -26,7 +26,8 @@ class JWTCookieAuthenticationScheme(OpenApiAuthenticationExtension):
                 "name": "rbas_access",
                 "description": (
                     "The HTTP-only cookie set by login (`__Host-rbas_access` with "
-                    "COOKIE_SECURE=true). Unsafe methods also need the X-CSRFToken header."
+                    "COOKIE_SECURE=true, `__Secure-rbas_access` when COOKIE_DOMAIN is set too). "
+                    "Unsafe methods also need the X-CSRFToken header."
                 ),
             },
             {

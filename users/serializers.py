@@ -103,17 +103,46 @@ class UserFilterSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
+DELIVERY_HELP = (
+    "`cookie` (default): the tokens are set as HTTP-only cookies and the body adds `csrf_token`. "
+    "`body`: no cookie is set and the body adds `refresh_token` (for Bearer clients, "
+    "docs/front-ends.md)."
+)
+
+
 class LoginSerializer(serializers.Serializer):
     """Body of a login."""
 
     username = TextField(max_length=150)  # as typed: `get_by_natural_key` normalises it
     password = TextField(max_length=4096, trim_whitespace=False)
+    token_delivery = serializers.ChoiceField(
+        ["cookie", "body"], default="cookie", help_text=DELIVERY_HELP
+    )
 
 
 class RefreshSerializer(serializers.Serializer):
     """Optional body of a refresh, for clients that do not keep cookies."""
 
     refresh = TextField(max_length=4096, required=False)
+    token_delivery = serializers.ChoiceField(
+        ["cookie", "body"], default="cookie", help_text=DELIVERY_HELP
+    )
+
+    def validate(self, data: dict) -> dict:
+        delivery = data["token_delivery"]
+        if delivery == "body" and "refresh" not in data:
+            # A cookie's refresh token is never handed to JavaScript.
+            raise serializers.ValidationError(
+                {"refresh": ["token_delivery=body needs the refresh token in the body."]},
+                code="refresh_required",
+            )
+        return data
+
+
+class CsrfSerializer(serializers.Serializer):
+    """The CSRF token to send as X-CSRFToken with cookie-authenticated writes."""
+
+    csrf_token = serializers.CharField()
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -130,12 +159,22 @@ class SignupResponseSerializer(serializers.Serializer):
 
 
 class TokenResponseSerializer(serializers.Serializer):
-    """What login and refresh answer (the tokens also arrive as HTTP-only cookies)."""
+    """What login and refresh answer (with cookie delivery, the tokens also arrive as HTTP-only
+    cookies)."""
 
     user = UserSerializer()
     access_token = serializers.CharField()
     token_type = serializers.CharField()
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+    csrf_token = serializers.CharField(
+        required=False, help_text="With cookies: the value to send as X-CSRFToken."
+    )
+    refresh_token = serializers.CharField(
+        required=False, help_text="With token_delivery=body: send it to refresh (it rotates)."
+    )
+    refresh_expires_in = serializers.IntegerField(
+        required=False, help_text="With token_delivery=body: seconds until it expires."
+    )
 
 
 class AccessSerializer(serializers.Serializer):

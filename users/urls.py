@@ -11,6 +11,7 @@ api_urlpatterns = [
     path("auth/signup/", views.SignupView.as_view(), name="signup"),
     path("auth/login/", views.LoginView.as_view(), name="login"),
     path("auth/refresh/", views.RefreshView.as_view(), name="refresh"),
+    path("auth/csrf/", views.CsrfView.as_view(), name="csrf"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
     path("auth/me/", views.MeView.as_view(), name="me"),

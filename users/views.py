@@ -14,6 +14,7 @@ from users.authentication import WWW_AUTHENTICATE, enforce_csrf
 from users.cookies import clear_token_cookies, read_token_cookie, set_token_cookies
 from users.serializers import (
     AccessSerializer,
+    CsrfSerializer,
     LoginSerializer,
     MeSerializer,
     PasswordChangeSerializer,
@@ -26,6 +27,8 @@ from users.serializers import (
 )
 from users.throttling import LoginUsernameThrottle
 from users.tokens import ACCESS, REFRESH, lifetime
+
+COOKIE = "cookie"  # the default token delivery (the other: "body")
 
 # Fields no one may set on their own account, at signup or later.
 PRIVILEGE_FIELDS = ("level", "is_active", "is_staff", "is_superuser")
@@ -100,7 +103,8 @@ class SignupView(CredentialView):
 
 
 class LoginView(CredentialView):
-    """Exchange a username and password for tokens, in the body and as HTTP-only cookies."""
+    """Exchange a username and password for tokens: the access token in the body, and both as
+    HTTP-only cookies, or (`token_delivery: body`) both in the body and no cookie."""
 
     throttle_classes = [LoginUsernameThrottle, ScopedRateThrottle]
     throttle_scope = "login_address"
@@ -108,15 +112,17 @@ class LoginView(CredentialView):
     @extend_schema(
         tags=["auth"],
         auth=[],
-        summary="Sign in: tokens in the body and as HTTP-only cookies",
+        summary="Sign in: tokens in the body and as HTTP-only cookies (or all in the body)",
         request=LoginSerializer,
         responses={200: TokenResponseSerializer, **errors(400, 401, 415, 429)},
     )
     def post(self, request):
         data = validated(LoginSerializer, request.data)
+        delivery = data.pop("token_delivery")
         issued = sessions.session_login(request=request, **data)
-        rotate_token(request)  # a new CSRF secret for the new sign-in
-        return token_response(issued, self.login_body(issued))
+        if delivery == COOKIE:
+            rotate_token(request)  # a new CSRF secret for the new sign-in
+        return token_response(request, issued, delivery, self.login_body(issued))
 
     def login_body(self, issued: sessions.IssuedTokens) -> dict:
         return {}
@@ -133,30 +139,58 @@ class RefreshView(CredentialView):
         responses={200: TokenResponseSerializer, **errors(400, 401, 403, 415)},
     )
     def post(self, request):
-        raw = validated(RefreshSerializer, request.data).get("refresh")
+        data = validated(RefreshSerializer, request.data)
+        raw = data.get("refresh")
         if raw is None:
             raw = read_token_cookie(request, REFRESH)
             if raw is None:
                 raise exceptions.NotAuthenticated("No refresh token was sent.")
             enforce_csrf(request)
         issued = sessions.session_refresh(raw_refresh=raw)
-        get_token(request)  # make sure the browser holds a CSRF cookie
-        return token_response(issued)
+        return token_response(request, issued, data["token_delivery"])
 
 
-def token_response(issued: sessions.IssuedTokens, extra: dict | None = None) -> Response:
-    """The login/refresh answer: tokens in the body and in cookies."""
+def token_response(
+    request, issued: sessions.IssuedTokens, delivery: str, extra: dict | None = None
+) -> Response:
+    """The login/refresh answer: the access token in the body; the refresh token in an
+    HTTP-only cookie (with the CSRF token in the body), or in the body for `body` delivery."""
     body = {
         "user": UserSerializer(issued.user).data,
         "access_token": issued.access.raw,
         "token_type": "Bearer",
         "expires_in": int(lifetime(ACCESS).total_seconds()),
-        **(extra or {}),
     }
-    response = Response(body)
-    set_token_cookies(response, access=issued.access.raw, refresh=issued.refresh.raw)
+    if delivery == COOKIE:
+        # Also sets the cookie. Front ends on another origin cannot read that cookie, so
+        # they take the token from here.
+        body["csrf_token"] = get_token(request)
+    else:
+        body["refresh_token"] = issued.refresh.raw
+        body["refresh_expires_in"] = int(lifetime(REFRESH).total_seconds())
+    response = Response({**body, **(extra or {})})
+    if delivery == COOKIE:
+        set_token_cookies(response, access=issued.access.raw, refresh=issued.refresh.raw)
     forbid_caching(response)
     return response
+
+
+class CsrfView(APIView):
+    """The CSRF token (and its cookie), for front ends that cannot read the cookie."""
+
+    required_policy = roles.PUBLIC
+    authentication_classes = []
+
+    @extend_schema(
+        tags=["auth"],
+        auth=[],
+        summary="The CSRF token to send as X-CSRFToken (also sets the csrftoken cookie)",
+        responses={200: CsrfSerializer},
+    )
+    def get(self, request):
+        response = Response({"csrf_token": get_token(request)})
+        forbid_caching(response)
+        return response
 
 
 def forbid_caching(response) -> None:
