@@ -32,12 +32,6 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def refuse_personal_token(auth, message: str) -> None:
-    """403 `personal_token_not_allowed` when the request's credential is a personal token."""
-    if isinstance(auth, PersonalAccessToken):
-        raise exceptions.PermissionDenied(message, code="personal_token_not_allowed")
-
-
 def token_create(
     *,
     user: User,
@@ -109,7 +103,9 @@ def token_revoke(
         if token is None or not (own or roles.allows("admin", *levels)):
             raise exceptions.NotFound("No such token.")
         if isinstance(auth, PersonalAccessToken) and auth.pk != token.pk:
-            refuse_personal_token(auth, "A personal token can revoke only itself.")
+            raise exceptions.PermissionDenied(
+                "A personal token can revoke only itself.", code="personal_token_not_allowed"
+            )
         if not own:
             services.check_assignment(actor=actor, target=token.user, level=None, deactivate=False)
         if token.revoked_at is None:

@@ -114,9 +114,7 @@ def secret_delete(*, actor, secret: Secret, levels: tuple[int, ...] | None = Non
     logger.info("Secret %s deleted by user %s.", secret.name, actor.pk)
 
 
-def secrets_check_run(
-    *, user, names: Iterable[str], levels: tuple[int, ...] | None = None
-) -> None:
+def secrets_check_run(*, user, names: Iterable[str], levels: tuple[int, ...] | None = None) -> None:
     """Before a run is queued: 403 naming the secret whose policy `user` (with the request's
     `levels`) does not satisfy, 409 naming a declared secret that does not exist."""
     names = list(names)
