@@ -44,11 +44,12 @@ class Script(models.Model):
     def __str__(self) -> str:
         return self.slug
 
-    def allows(self, level: int) -> bool:
-        """Whether a user of `level` may see and run this script."""
+    def allows(self, level: int, *more_levels: int) -> bool:
+        """Whether `level`, and every one of `more_levels` (`roles.credential_levels`), may see
+        and run this script."""
         if isinstance(self.policy, str):
-            return roles.allows(self.policy, level)
-        return roles.level_key(level) in self.policy
+            return roles.allows(self.policy, level, *more_levels)
+        return all(roles.level_key(each) in self.policy for each in (level, *more_levels))
 
     @property
     def policy_label(self) -> str:

@@ -28,36 +28,37 @@ def policy_in_words(policy: str | list[str]) -> str:
     return "the levels " + ", ".join(names)
 
 
-def scripts_for(user) -> list[Script]:
-    """The published scripts `user` may run."""
+def scripts_for(levels: tuple[int, ...]) -> list[Script]:
+    """The published scripts that all of `levels` (`roles.request_levels`) may run."""
     scripts = Script.objects.filter(is_published=True).defer("source")
-    return [script for script in scripts if script.allows(user.level)]
+    return [script for script in scripts if script.allows(*levels)]
 
 
-def script_for(user, slug: str) -> Script:
-    """The published script `slug`, if `user` may run it: 404 when unknown, 403 when not."""
+def script_for(levels: tuple[int, ...], slug: str) -> Script:
+    """The published script `slug`, if all of `levels` may run it: 404 when unknown, 403 when
+    not."""
     # The source is the workers' business: the web never needs it. (`get`, not `first`: no
     # ORDER BY to compile on a unique slug, about 80 µs a request.)
     try:
         script = Script.objects.defer("source").get(slug=slug, is_published=True)
     except Script.DoesNotExist:
         raise exceptions.NotFound("No such script.") from None
-    if not script.allows(user.level):
+    if not script.allows(*levels):
         raise exceptions.PermissionDenied(
             f"This script is for {policy_in_words(script.policy)}.", code="policy_denied"
         )
     return script
 
 
-def runs_visible_to(user):
-    """Runs `user` may see: their own, or everyone's under the `admin` policy."""
+def runs_visible_to(user, levels: tuple[int, ...]):
+    """Runs `user` may see: their own, or everyone's when all of `levels` satisfy `admin`."""
     runs = Run.objects.select_related("script")
-    return runs if roles.allows("admin", user.level) else runs.filter(user=user)
+    return runs if roles.allows("admin", *levels) else runs.filter(user=user)
 
 
-def run_for(user, run_id) -> Run:
-    """A run `user` may see; anyone else's gives 404, as if it did not exist."""
-    run = runs_visible_to(user).filter(pk=run_id).first()
+def run_for(user, levels: tuple[int, ...], run_id) -> Run:
+    """A run `user` (with `levels`) may see; anyone else's gives 404, as if it did not exist."""
+    run = runs_visible_to(user, levels).filter(pk=run_id).first()
     if run is None:
         raise exceptions.NotFound("No such run.")
     # Workers reap expired leases; a reader reaps only what no worker did for two leases (none

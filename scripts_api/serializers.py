@@ -63,7 +63,9 @@ class ScriptSerializer(serializers.ModelSerializer):
         callers under the `admin` policy; always empty for everyone else."""
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        if user is None or not roles.allows("admin", getattr(user, "level", None)):
+        if user is None or not user.is_authenticated:
+            return []
+        if not roles.allows("admin", *roles.request_levels(request)):
             return []
         return script.problems
 

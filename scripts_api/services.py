@@ -187,14 +187,15 @@ def _environments_enqueue() -> None:
         notify_queued()
 
 
-def run_create(*, user, script: Script, params) -> Run:
+def run_create(*, user, script: Script, params, levels: tuple[int, ...] | None = None) -> Run:
     """Queue a run of `script` for `user`, after validating its parameters (400, nothing made)
-    and the secrets it declares (403 when `user` may not use one, 409 when one is missing).
+    and the secrets it declares (403 when `user`, with the request's `levels`
+    (`roles.request_levels`, default the user's own), may not use one, 409 when one is missing).
 
     The Run row and its task are written in one transaction, so a run is never queued without
     a task to execute it. More than MAX_ACTIVE_RUNS_PER_USER queued or running runs: 429.
     """
-    vault_services.secrets_check_run(user=user, names=script.secrets)
+    vault_services.secrets_check_run(user=user, names=script.secrets, levels=levels)
     params = validate_params(script.params_schema, params)
     with transaction.atomic():
         # Two concurrent requests must not both pass the count: lock the user's row, and wake

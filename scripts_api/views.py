@@ -31,6 +31,7 @@ from simple_rbas.api import query_params, validated
 from simple_rbas.exceptions import Gone
 from simple_rbas.openapi import PAGE_PARAMETERS, WAIT_PARAMETER, errors
 from simple_rbas.pagination import KeysetPagination
+from users import roles
 
 
 def _wait_seconds(request) -> int:
@@ -50,7 +51,7 @@ class ScriptListView(GenericAPIView):
         responses={200: ScriptSerializer(many=True), **errors(401, 404)},
     )
     def get(self, request):
-        page = self.paginate_queryset(selectors.scripts_for(request.user))
+        page = self.paginate_queryset(selectors.scripts_for(roles.request_levels(request)))
         data = ScriptSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
 
@@ -67,7 +68,7 @@ class ScriptDetailView(APIView):
         responses={200: ScriptSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, slug: str):
-        script = selectors.script_for(request.user, slug)
+        script = selectors.script_for(roles.request_levels(request), slug)
         return Response(ScriptSerializer(script, context={"request": request}).data)
 
 
@@ -107,7 +108,7 @@ class ScriptVersionListView(GenericAPIView):
         responses={200: ScriptVersionSerializer(many=True), **errors(401, 403, 404)},
     )
     def get(self, request, slug: str):
-        script = selectors.script_for(request.user, slug)
+        script = selectors.script_for(roles.request_levels(request), slug)
         page = self.paginate_queryset(versions.versions_of(script))
         context = {"request": request, "script": script}
         return self.get_paginated_response(
@@ -134,7 +135,7 @@ class ScriptVersionDetailView(APIView):
     )
     def get(self, request, slug: str, version: str):
         compare = validated(CompareSerializer, query_params(request)).get("compare")
-        script = selectors.script_for(request.user, slug)
+        script = selectors.script_for(roles.request_levels(request), slug)
         shown = versions.version_of(script, version)
         context = {"request": request, "script": script}
         if compare:
@@ -166,9 +167,11 @@ class ScriptRunView(APIView):
     )
     def post(self, request, slug: str):
         wait = _wait_seconds(request)
-        script = selectors.script_for(request.user, slug)
+        script = selectors.script_for(roles.request_levels(request), slug)
         params = validated(RunRequestSerializer, request.data)["params"]
-        run = services.run_create(user=request.user, script=script, params=params)
+        run = services.run_create(
+            user=request.user, script=script, params=params, levels=roles.request_levels(request)
+        )
         if wait:
             run = selectors.run_wait(run, wait)
         code = status.HTTP_200_OK if run.is_finished else status.HTTP_202_ACCEPTED
@@ -194,7 +197,7 @@ class RunListView(GenericAPIView):
     )
     def get(self, request):
         filters = validated(RunFilterSerializer, query_params(request))
-        runs = selectors.runs_visible_to(request.user)
+        runs = selectors.runs_visible_to(request.user, roles.request_levels(request))
         if "script" in filters:
             runs = runs.filter(script__slug=filters["script"])
         if "status" in filters:
@@ -221,7 +224,7 @@ class RunDetailView(APIView):
     )
     def get(self, request, pk):
         wait = _wait_seconds(request)
-        run = selectors.run_for(request.user, pk)
+        run = selectors.run_for(request.user, roles.request_levels(request), pk)
         if wait:
             run = selectors.run_wait(run, wait)
         return Response(RunSerializer(run, context={"request": request}).data)
@@ -239,7 +242,9 @@ class RunCancelView(APIView):
         responses={202: RunSerializer, **errors(401, 403, 404, 409)},
     )
     def post(self, request, pk):
-        run = services.run_cancel(run=selectors.run_for(request.user, pk))
+        run = services.run_cancel(
+            run=selectors.run_for(request.user, roles.request_levels(request), pk)
+        )
         data = RunSerializer(run, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
@@ -261,7 +266,9 @@ class RunArtifactView(APIView):
         },
     )
     def get(self, request, pk, name: str):
-        artifact = artifacts.artifact_for(selectors.run_for(request.user, pk), name)
+        artifact = artifacts.artifact_for(
+            selectors.run_for(request.user, roles.request_levels(request), pk), name
+        )
         if artifact is None:
             raise exceptions.NotFound("No such artifact.")
         if artifact.expired_at:
@@ -302,7 +309,7 @@ class RunOutputView(APIView):
     )
     def get(self, request, pk):
         query = validated(RunOutputQuerySerializer, query_params(request))
-        run = selectors.run_for(request.user, pk)
+        run = selectors.run_for(request.user, roles.request_levels(request), pk)
         return Response(
             live.run_output(
                 run,

@@ -276,6 +276,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Database sessions that ignore a cookie holding a key Django never issues (a NUL, say).
 SESSION_ENGINE = "simple_rbas.session_store"
 
+# Personal API tokens (`/api/tokens/`): the expiry a new token gets when none is asked for, and
+# the longest one may ask for.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+if not 1 <= API_TOKEN_DEFAULT_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("API_TOKEN_DEFAULT_DAYS must be between 1 and API_TOKEN_MAX_DAYS.")
+
 # --- Separate front ends (docs/front-ends.md) ------------------------------------------------
 
 # The Domain of the token cookies: empty keeps them on this host only; a parent domain
@@ -408,7 +415,11 @@ for _key in SECRETS_ENCRYPTION_KEYS:
 # --- Django REST framework ------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.JWTCookieAuthentication"],
+    # Each class claims its own kind of credential and leaves the others to the next one.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "users.personal_tokens.PersonalTokenAuthentication",
+        "users.authentication.JWTCookieAuthentication",
+    ],
     # Deny by default: a view that declares no `required_policy` is refused.
     "DEFAULT_PERMISSION_CLASSES": ["users.permissions.HasPolicy"],
     # JSON only: other content types get 415, which also keeps cross-site HTML forms out. The

@@ -70,3 +70,17 @@ def test_swagger_ui_is_served_without_any_outside_network(client, db):
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources and all(not s.startswith(("http://", "https://", "//")) for s in sources)
     assert any("swagger-ui-bundle.js" in s for s in sources)
+
+
+def test_personal_tokens_are_described_as_a_bearer_scheme_of_their_own(tmp_path):
+    result = generate(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    schema = yaml.safe_load((tmp_path / "openapi.yaml").read_text())
+    scheme = schema["components"]["securitySchemes"]["personal_token"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    tokens = schema["paths"]["/api/tokens/"]
+    assert {"get", "post"} <= set(tokens)
+    assert {"201", "400", "401", "403"} <= set(tokens["post"]["responses"])
+    assert {"204", "401", "403", "404"} <= set(
+        schema["paths"]["/api/tokens/{id}/"]["delete"]["responses"]
+    )

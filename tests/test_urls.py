@@ -74,6 +74,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "runs/<uuid:pk>",
         "runs",
         "account",
+        "account/tokens",
         "users",
         "secrets",
         # The pages emailed links open (their token, in the fragment, is the credential).

@@ -14,6 +14,8 @@ from users.tokens import ACCESS, TokenClaims, decode_token
 
 BEARER = "bearer"
 WWW_AUTHENTICATE = 'Bearer realm="api"'
+# Bearer tokens of RBAS's other kinds (`rbas_pat_`, `rbas_oat_`) are never JWTs.
+OTHER_TOKENS_PREFIX = "rbas_"
 
 
 class _CSRFCheck(CsrfViewMiddleware):
@@ -126,6 +128,8 @@ class JWTCookieAuthentication(BaseAuthentication):
     def authenticate(self, request):
         """Return `(user, claims)`, `None` when no credential was sent, or raise a 401."""
         raw = self.get_header_token(request)
+        if raw is not None and raw.startswith(OTHER_TOKENS_PREFIX):
+            return None  # a personal or OAuth token: the class for it claims it
         from_cookie = raw is None
         if from_cookie:
             raw = read_token_cookie(request, ACCESS)

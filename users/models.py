@@ -200,3 +200,59 @@ class Invitation(models.Model):
     def level_name(self) -> str:
         """The level's display name, e.g. "Read/Write"."""
         return Level(self.level).label
+
+
+class PersonalAccessTokenQuerySet(models.QuerySet):
+    """Queries over personal access tokens."""
+
+    def active(self):
+        """Tokens neither revoked nor expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class PersonalAccessToken(models.Model):
+    """A long-lived credential for scripts and CI (`Authorization: Bearer rbas_pat_...`).
+
+    Only the SHA-256 digest of the secret is stored: the token is shown once, at creation.
+    `level`, when set, narrows the token: a request made with it needs both the user's current
+    level and this one to satisfy a policy (`users.roles.credential_levels`).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="personal_tokens")
+    name = models.CharField(max_length=100)
+    level = models.PositiveSmallIntegerField(choices=Level.choices, null=True, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_address = models.GenericIPAddressField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PersonalAccessTokenQuerySet.as_manager()
+
+    # Read by `users.permissions.HasPolicy` for the views that set `personal_token_refused`.
+    is_personal_token = True
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="users_pat_user_created_idx")]
+
+    def __str__(self) -> str:
+        return f"personal token {self.pk} ({self.name}) of user {self.user_id}"
+
+    @property
+    def narrowed_level(self) -> int | None:
+        """The level this credential narrows its user's access to (`users.roles`), or None."""
+        return self.level
+
+    @property
+    def is_usable(self) -> bool:
+        """Whether requests may still authenticate with this token."""
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def level_name(self) -> str | None:
+        """The narrowing level's display name, or None for a token with its user's rights."""
+        return None if self.level is None else Level(self.level).label

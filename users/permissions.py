@@ -13,6 +13,9 @@ class HasPolicy(BasePermission):
 
     A password signup whose address is not verified yet (`must_verify_email`) satisfies no
     policy, except on the views about its own account that set `open_before_verification`.
+
+    The policy must allow every level of the request's credential (`roles.request_levels`), and
+    a view lists in `personal_token_refused` the methods a personal API token may not call.
     """
 
     def has_permission(self, request, view) -> bool:
@@ -31,7 +34,16 @@ class HasPolicy(BasePermission):
             )
             self.code = "email_unverified"
             return False
-        if roles.allows(policy, user.level):
+        if getattr(request.auth, "is_personal_token", False) and request.method in getattr(
+            view, "personal_token_refused", ()
+        ):
+            self.message = (
+                "A personal API token cannot do this (a leaked token must not be able to "
+                "entrench itself): sign in with your password or single sign-on."
+            )
+            self.code = "personal_token_not_allowed"
+            return False
+        if roles.allows(policy, *roles.request_levels(request)):
             return True
         self.message = getattr(view, "policy_denied_message", None) or (
             f"This action requires the '{policy}' policy."

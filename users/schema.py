@@ -37,3 +37,21 @@ class JWTCookieAuthenticationScheme(OpenApiAuthenticationExtension):
                 "description": "The access_token of the login response.",
             },
         ]
+
+
+class PersonalTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """`PersonalTokenAuthentication` accepts `Authorization: Bearer rbas_pat_...`."""
+
+    target_class = "users.personal_tokens.PersonalTokenAuthentication"
+    name = "personal_token"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "rbas_pat_...",
+            "description": (
+                "A personal API token from POST /api/tokens/ (for CI and scripts). It cannot "
+                "create tokens, change the password or email, or end sessions."
+            ),
+        }

@@ -58,7 +58,13 @@ class MeSerializer(UserSerializer):
         read_only_fields = fields
 
     def get_policies(self, user: User) -> list[str]:
-        return [] if user.must_verify_email else roles.policies_for(user.level)
+        return policies_of(user, (user.level,))
+
+
+def policies_of(user: User, levels: tuple[int, ...]) -> list[str]:
+    """The policies a request of `user` with the credential `levels` (`roles.request_levels`)
+    satisfies: none while the account waits for its address to be verified."""
+    return [] if user.must_verify_email else roles.policies_for(*levels)
 
 
 class NamesSerializer(serializers.Serializer):

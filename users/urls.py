@@ -3,7 +3,15 @@
 from django.urls import path, register_converter
 
 from simple_rbas.api import DatabaseIdConverter
-from users import email_views, invitation_views, legacy, oidc_views, user_views, views
+from users import (
+    email_views,
+    invitation_views,
+    legacy,
+    oidc_views,
+    token_views,
+    user_views,
+    views,
+)
 
 register_converter(DatabaseIdConverter, "id")
 
@@ -40,6 +48,8 @@ api_urlpatterns = [
     path("access/<str:policy>/", views.AccessView.as_view(), name="access"),
     path("users/", user_views.UserListView.as_view(), name="user-list"),
     path("users/<id:pk>/", user_views.UserDetailView.as_view(), name="user-detail"),
+    path("tokens/", token_views.PersonalTokenListView.as_view(), name="token-list"),
+    path("tokens/<id:pk>/", token_views.PersonalTokenDetailView.as_view(), name="token-detail"),
     path("invitations/", invitation_views.InvitationListView.as_view(), name="invitation-list"),
     path(
         "invitations/preview/",

@@ -24,6 +24,7 @@ from users.serializers import (
     SignupSerializer,
     TokenResponseSerializer,
     UserSerializer,
+    policies_of,
 )
 from users.throttling import LoginUsernameThrottle
 from users.tokens import ACCESS, REFRESH, lifetime
@@ -204,6 +205,8 @@ class LogoutView(APIView):
 
     required_policy = "authenticated"
     open_before_verification = True
+    # Sessions are managed by their owner only: a personal token revokes itself instead.
+    personal_token_refused = ("POST",)
 
     @extend_schema(
         tags=["auth"],
@@ -243,6 +246,8 @@ class MeView(APIView):
     required_policy = "authenticated"
     open_before_verification = True
     throttle_scope = "email_links"
+    # A leaked personal token must not take the account over by changing its email.
+    personal_token_refused = ("PATCH",)
 
     def get_throttles(self):
         """A change of email sends two messages (a link to the new address, a notice to the
@@ -257,7 +262,9 @@ class MeView(APIView):
         responses={200: MeSerializer, **errors(401)},
     )
     def get(self, request):
-        return Response(_ME.to_representation(request.user))
+        body = _ME.to_representation(request.user)
+        body["policies"] = policies_of(request.user, roles.request_levels(request))
+        return Response(body)
 
     @extend_schema(
         tags=["auth"],
@@ -287,6 +294,7 @@ class PasswordChangeView(APIView):
 
     required_policy = "authenticated"
     open_before_verification = True
+    personal_token_refused = ("POST",)
 
     @extend_schema(
         tags=["auth"],
@@ -318,7 +326,7 @@ class AccessView(APIView):
     def get(self, request, policy: str):
         if policy not in roles.POLICIES:
             raise exceptions.NotFound(f"Unknown policy '{policy}'.", code="unknown_policy")
-        if not roles.allows(policy, request.user.level):
+        if not roles.allows(policy, *roles.request_levels(request)):
             raise exceptions.PermissionDenied(
                 f"This action requires the '{policy}' policy.", code="policy_denied"
             )

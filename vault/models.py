@@ -40,6 +40,7 @@ class Secret(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def allows(self, level: int) -> bool:
-        """Whether a user of `level` may run a script that reads this secret."""
-        return roles.allows(self.policy, level)
+    def allows(self, level: int, *more_levels: int) -> bool:
+        """Whether `level`, and every one of `more_levels` (`roles.credential_levels`), may run
+        a script that reads this secret."""
+        return roles.allows(self.policy, level, *more_levels)

@@ -24,16 +24,21 @@ class SecretUnavailable(Exception):
     """A run cannot have one of its secrets; the message says which and why (never a value)."""
 
 
-def _check_policy_given(actor, policy: str) -> None:
-    if not roles.allows(policy, actor.level):
+def _levels(actor, levels: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The request's levels (`roles.request_levels`), or the actor's own outside a request."""
+    return (actor.level,) if levels is None else levels
+
+
+def _check_policy_given(actor, policy: str, levels: tuple[int, ...] | None) -> None:
+    if not roles.allows(policy, *_levels(actor, levels)):
         raise exceptions.PermissionDenied(
             f"You cannot give a secret the '{policy}' policy: you do not satisfy it yourself.",
             code="secret_policy_not_yours",
         )
 
 
-def _check_may_manage(actor, secret: Secret) -> None:
-    if not secret.allows(actor.level):
+def _check_may_manage(actor, secret: Secret, levels: tuple[int, ...] | None) -> None:
+    if not secret.allows(*_levels(actor, levels)):
         raise exceptions.PermissionDenied(
             f"The secret {secret.name} has the '{secret.policy}' policy, which you do not "
             "satisfy: only its users may change or delete it.",
@@ -42,10 +47,16 @@ def _check_may_manage(actor, secret: Secret) -> None:
 
 
 def secret_create(
-    *, actor, name: str, value: str, description: str = "", policy: str = DEFAULT_POLICY
+    *,
+    actor,
+    name: str,
+    value: str,
+    description: str = "",
+    policy: str = DEFAULT_POLICY,
+    levels: tuple[int, ...] | None = None,
 ) -> Secret:
     """Store a new secret, its value encrypted; 400 when the name is taken."""
-    _check_policy_given(actor, policy)
+    _check_policy_given(actor, policy, levels)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -75,12 +86,13 @@ def secret_update(
     value: str | None = None,
     description: str | None = None,
     policy: str | None = None,
+    levels: tuple[int, ...] | None = None,
 ) -> Secret:
     """Change a secret's value, description or policy (the rules above apply)."""
-    _check_may_manage(actor, secret)
+    _check_may_manage(actor, secret, levels)
     now = timezone.now()
     if policy is not None:
-        _check_policy_given(actor, policy)
+        _check_policy_given(actor, policy, levels)
         secret.policy = policy
     if description is not None:
         secret.description = description
@@ -95,16 +107,16 @@ def secret_update(
     return secret
 
 
-def secret_delete(*, actor, secret: Secret) -> None:
+def secret_delete(*, actor, secret: Secret, levels: tuple[int, ...] | None = None) -> None:
     """Delete a secret; scripts declaring it cannot run until it exists again."""
-    _check_may_manage(actor, secret)
+    _check_may_manage(actor, secret, levels)
     secret.delete()
     logger.info("Secret %s deleted by user %s.", secret.name, actor.pk)
 
 
-def secrets_check_run(*, user, names: Iterable[str]) -> None:
-    """Before a run is queued: 403 naming the secret whose policy `user` does not satisfy,
-    409 naming a declared secret that does not exist."""
+def secrets_check_run(*, user, names: Iterable[str], levels: tuple[int, ...] | None = None) -> None:
+    """Before a run is queued: 403 naming the secret whose policy `user` (with the request's
+    `levels`) does not satisfy, 409 naming a declared secret that does not exist."""
     names = list(names)
     if not names:
         return
@@ -117,7 +129,7 @@ def secrets_check_run(*, user, names: Iterable[str]) -> None:
                 "create it first.",
                 code="secret_missing",
             )
-        if not secret.allows(user.level):
+        if not secret.allows(*_levels(user, levels)):
             raise exceptions.PermissionDenied(
                 f"This script reads the secret {name}, which only the '{secret.policy}' policy "
                 "may use.",

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from simple_rbas.api import validated
 from simple_rbas.openapi import PAGE_PARAMETERS, errors
+from users import roles
 from vault import selectors, services, usage
 from vault.serializers import SecretCreateSerializer, SecretSerializer, SecretUpdateSerializer
 
@@ -44,7 +45,9 @@ class SecretListView(GenericAPIView):
     )
     def post(self, request):
         data = validated(SecretCreateSerializer, request.data)
-        secret = services.secret_create(actor=request.user, **data)
+        secret = services.secret_create(
+            actor=request.user, levels=roles.request_levels(request), **data
+        )
         return Response(SecretSerializer(secret).data, status=status.HTTP_201_CREATED)
 
 
@@ -76,7 +79,9 @@ class SecretDetailView(APIView):
     def patch(self, request, name: str):
         secret = _secret(name)
         changes = validated(SecretUpdateSerializer, request.data)
-        secret = services.secret_update(actor=request.user, secret=secret, **changes)
+        secret = services.secret_update(
+            actor=request.user, secret=secret, levels=roles.request_levels(request), **changes
+        )
         return Response(SecretSerializer(secret).data)
 
     @extend_schema(
@@ -86,5 +91,7 @@ class SecretDetailView(APIView):
         responses={204: None, **errors(401, 403, 404)},
     )
     def delete(self, request, name: str):
-        services.secret_delete(actor=request.user, secret=_secret(name))
+        services.secret_delete(
+            actor=request.user, secret=_secret(name), levels=roles.request_levels(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

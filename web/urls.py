@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs", PageView.as_view(page="runs"), name="web-runs"),
     path("runs/<uuid:pk>", PageView.as_view(page="run"), name="web-run"),
     path("account", PageView.as_view(page="account"), name="web-account"),
+    path("account/tokens", PageView.as_view(page="tokens"), name="web-tokens"),
     path("users", PageView.as_view(page="users"), name="web-users"),
     path("secrets", PageView.as_view(page="secrets"), name="web-secrets"),
     # The pages that emailed links open: public, as their token is the credential.

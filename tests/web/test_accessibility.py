@@ -113,6 +113,18 @@ def test_the_secrets_page_is_accessible(scan, users):
     scan(None, "#secrets tr")
 
 
+def test_the_api_tokens_page_is_accessible(scan, users):
+    from users.personal_tokens import token_create
+
+    owner = users[Level.OWNER]
+    token_create(user=owner, levels=(owner.level,), name="nightly report")
+    sign_in(scan.page, owner, then="/account/tokens")
+    scan(None, "#tokens tr")
+    scan.page.get_by_label("Name (e.g. nightly report)").fill("laptop")
+    scan.page.get_by_role("button", name="Create token").click()
+    scan(None, "#token-created:not([hidden])")
+
+
 def test_a_scripts_versions_problems_and_diff_are_accessible(scan, users, catalog):
     from scripts_api.models import Script
     from scripts_api.services import scripts_sync
