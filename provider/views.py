@@ -1,0 +1,94 @@
+"""The OAuth2 / OpenID Connect endpoints: DOT's views, each declaring its policy, and the
+authorization (consent) page signed in by RBAS's own cookie."""
+
+from django.contrib.auth.models import AnonymousUser
+from django.template.response import TemplateResponse
+from oauth2_provider import views as dot
+from rest_framework.exceptions import AuthenticationFailed
+
+from users import roles
+from users.authentication import user_for_claims
+from users.cookies import read_token_cookie
+from users.tokens import ACCESS, decode_token
+
+SIGN_IN_PAGE = "/login"
+UNVERIFIED = {
+    "error": "Email address not confirmed",
+    "description": "Confirm your email address before signing in to other applications.",
+}
+# As strict as the web app's pages, less `form-action`: Chromium applies it to the redirect
+# that follows the consent form, which goes to the application's own address.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+
+
+def cookie_user(request):
+    """The user of the request's RBAS access cookie, or `None` (no cookie, or one no longer
+    valid: expired, signed out, user deactivated)."""
+    raw = read_token_cookie(request, ACCESS)
+    if raw is None:
+        return None
+    try:
+        user, _session = user_for_claims(decode_token(raw, token_type=ACCESS))
+    except AuthenticationFailed:
+        return None
+    return user
+
+
+class AuthorizationView(dot.AuthorizationView):
+    """`/o/authorize/`: the consent page for a signed-in user, else the sign-in page with
+    `next` set to come back here. The Allow/Deny form is CSRF-checked by Django's middleware."""
+
+    required_policy = "authenticated"
+    template_name = "provider/authorize.html"
+    login_url = SIGN_IN_PAGE
+
+    def dispatch(self, request, *args, **kwargs):
+        user = cookie_user(request)
+        if user is not None:
+            request.user = user
+        else:
+            # A Django admin session is not an RBAS sign-in.
+            request.user = AnonymousUser()
+        if user is not None and user.must_verify_email:
+            response = TemplateResponse(
+                request, self.template_name, {"error": UNVERIFIED}, status=403
+            )
+        else:
+            response = super().dispatch(request, *args, **kwargs)
+        if isinstance(response, TemplateResponse):
+            response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
+
+class _Public:
+    """DOT's endpoints that authenticate their callers themselves (client credentials,
+    access tokens) or publish public metadata."""
+
+    required_policy = roles.PUBLIC
+
+
+class TokenView(_Public, dot.TokenView):
+    """`/o/token/`."""
+
+
+class RevokeTokenView(_Public, dot.RevokeTokenView):
+    """`/o/revoke_token/`."""
+
+
+class IntrospectTokenView(_Public, dot.IntrospectTokenView):
+    """`/o/introspect/`."""
+
+
+class ConnectDiscoveryInfoView(_Public, dot.ConnectDiscoveryInfoView):
+    """`/o/.well-known/openid-configuration`."""
+
+
+class JwksInfoView(_Public, dot.JwksInfoView):
+    """`/o/.well-known/jwks.json`."""
+
+
+class UserInfoView(_Public, dot.UserInfoView):
+    """`/o/userinfo/`."""
