@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from oauth2_provider.generators import generate_client_secret
@@ -41,8 +42,11 @@ def application_create(
         hash_client_secret=True,
         algorithm=Application.RS256_ALGORITHM,
     )
+    try:
+        application.full_clean(exclude=["client_secret", "user"])
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError(error.message_dict) from error
     with transaction.atomic():
-        application.full_clean(exclude=["client_secret"])
         application.save()
         if is_service:
             ServiceAccount.objects.create(
