@@ -1,11 +1,14 @@
 """The OAuth2 / OpenID Connect endpoints: DOT's views, each declaring its policy, and the
 authorization (consent) page signed in by RBAS's own cookie."""
 
+import json
+
 from django.contrib.auth.models import AnonymousUser
 from django.template.response import TemplateResponse
 from oauth2_provider import views as dot
 from rest_framework.exceptions import AuthenticationFailed
 
+from provider.claims import CLAIM_SCOPES
 from users import roles
 from users.authentication import user_for_claims
 from users.cookies import read_token_cookie
@@ -83,7 +86,20 @@ class IntrospectTokenView(_Public, dot.IntrospectTokenView):
 
 
 class ConnectDiscoveryInfoView(_Public, dot.ConnectDiscoveryInfoView):
-    """`/o/.well-known/openid-configuration`."""
+    """`/o/.well-known/openid-configuration`: DOT's document, plus what it leaves out (the
+    revocation and introspection endpoints, the grants, every claim this provider releases)."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        document = json.loads(response.content)
+        document.update(
+            revocation_endpoint=self._get_endpoint_url(request, "revoke-token", required=True),
+            introspection_endpoint=self._get_endpoint_url(request, "introspect", required=True),
+            grant_types_supported=["authorization_code", "refresh_token", "client_credentials"],
+            claims_supported=sorted(CLAIM_SCOPES),
+        )
+        response.content = json.dumps(document)
+        return response
 
 
 class JwksInfoView(_Public, dot.JwksInfoView):
