@@ -48,6 +48,7 @@ class ApplicationCreateSerializer(serializers.Serializer):
 class ApplicationSerializer(serializers.ModelSerializer):
     """A registered application (never its secret)."""
 
+    authorization_grant_type = serializers.ChoiceField(choices=GRANT_TYPES, read_only=True)
     redirect_uris = serializers.SerializerMethodField()
     service_account = serializers.SerializerMethodField()
     registered_by = serializers.SerializerMethodField()

@@ -1,6 +1,6 @@
 """Routes of the OAuth2 / OpenID Connect provider, under /o/."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from provider import views
 
@@ -13,8 +13,8 @@ urlpatterns = [
     path("revoke_token/", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", views.IntrospectTokenView.as_view(), name="introspect"),
     path("userinfo/", views.UserInfoView.as_view(), name="user-info"),
-    re_path(
-        r"^\.well-known/openid-configuration$",
+    path(
+        ".well-known/openid-configuration",
         views.ConnectDiscoveryInfoView.as_view(),
         name="oidc-connect-discovery-info",
     ),
