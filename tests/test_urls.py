@@ -83,6 +83,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "account",
         "users",
         "secrets",
+        "applications",
         # The pages emailed links open (their token, in the fragment, is the credential).
         "forgot-password",
         "reset-password",
