@@ -17,7 +17,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from simple_rbas.logging import json_logging
-from simple_rbas.signing_key import generated_rsa_key
+from simple_rbas.signing_key import lazy_generated_rsa_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -400,7 +400,9 @@ if OAUTH_ACCESS_TOKEN_SECONDS < 1 or OAUTH_REFRESH_TOKEN_DAYS < 1:
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
-    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY or generated_rsa_key(OIDC_RSA_PRIVATE_KEY_FILE),
+    "OIDC_RSA_PRIVATE_KEY": (
+        OIDC_RSA_PRIVATE_KEY or lazy_generated_rsa_key(OIDC_RSA_PRIVATE_KEY_FILE)
+    ),
     # The issuer is configured, never taken from a request's Host header.
     "OIDC_ISS_ENDPOINT": f"{PUBLIC_URL}/o",
     "OAUTH2_VALIDATOR_CLASS": "provider.validator.RBASOAuth2Validator",
@@ -423,6 +425,9 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": True,
+    # Behind HTTPS (COOKIE_SECURE), applications must use https redirect URIs too (RFC 9700
+    # 2.1); plain http, for apps on a laptop, only in local setups.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if COOKIE_SECURE else ["http", "https"],
     # RFC 9700: S256 only, tokens in the Authorization header only, stored hashed, no implicit
     # or password grant, `iss` in the authorization response.
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,

@@ -1,14 +1,17 @@
 """The RSA key that signs the OpenID Connect provider's ID tokens, when none is configured."""
 
 import contextlib
+import functools
 import os
 import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils.functional import lazy
 
 
+@functools.cache
 def generated_rsa_key(path: Path) -> str:
     """The PEM private key stored at `path`, generated there (mode 0600) on first use.
 
@@ -32,3 +35,9 @@ def generated_rsa_key(path: Path) -> str:
         finally:
             os.unlink(draft)
     return path.read_text()
+
+
+def lazy_generated_rsa_key(path: Path) -> str:
+    """`generated_rsa_key(path)`, made on first use (a signature, a JWKS request), not when the
+    settings load: `collectstatic` at image build must not bake a key into the image."""
+    return lazy(generated_rsa_key, str)(path)
