@@ -82,7 +82,9 @@ class RevokeTokenView(_Public, dot.RevokeTokenView):
 
 
 class IntrospectTokenView(_Public, dot.IntrospectTokenView):
-    """`/o/introspect/`."""
+    """`/o/introspect/`: POST only (RFC 7662), so tokens never sit in a URL or a log line."""
+
+    http_method_names = ["post", "options"]
 
 
 class ConnectDiscoveryInfoView(_Public, dot.ConnectDiscoveryInfoView):

@@ -94,7 +94,7 @@ def test_deactivating_a_user_refuses_their_token_at_once(users, cookie_client):
     user.save()
     response = bearer(tokens["access_token"]).get("/api/auth/me/")
     assert response.status_code == 401
-    assert response.json()["detail"] == "User is inactive."
+    assert "username" not in response.json()
 
 
 def test_a_level_change_applies_at_once(users, cookie_client):
@@ -148,6 +148,21 @@ def test_a_client_credentials_token_acts_as_the_service_account(users):
     assert bearer(token).get("/api/users/").status_code == 403
 
 
+def test_deactivating_a_service_account_refuses_its_tokens_at_once(users):
+    app, secret = service_app(users[Level.ADMIN])
+    token = client_credentials(app, secret).json()["access_token"]
+    assert bearer(token).get("/api/auth/me/").status_code == 200
+    account = app.service_account.user
+    account.is_active = False
+    account.save()
+    response = bearer(token).get("/api/auth/me/")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "User is inactive."
+    refused = client_credentials(app, secret)
+    assert refused.status_code in (400, 401)
+    assert "access_token" not in refused.json()
+
+
 def test_a_service_account_cannot_sign_in_with_a_password(users):
     app, _secret = service_app(users[Level.ADMIN])
     account = app.service_account.user
@@ -164,3 +179,23 @@ def test_deleting_a_service_app_ends_its_tokens_and_account(users, bearer_client
     assert bearer(token).get("/api/auth/me/").status_code == 401
     account.refresh_from_db()
     assert not account.is_active
+
+
+def test_introspection_takes_the_token_in_the_body_only(users):
+    app, secret = service_app(users[Level.OWNER])
+    token = client_credentials(app, secret).json()["access_token"]
+    auth = basic(app.client_id, secret)
+    in_url = Client().get(f"/o/introspect/?token={token}", HTTP_AUTHORIZATION=auth)
+    assert in_url.status_code == 405
+    in_body = Client().post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth)
+    assert in_body.json()["active"] is True
+    stranger = Client().post("/o/introspect/", {"token": token})
+    assert stranger.status_code in (401, 403)
+    assert "active" not in stranger.content.decode()
+
+
+def test_a_sign_in_app_cannot_get_client_credentials_tokens(users):
+    app, secret = web_app(users[Level.OWNER])
+    response = client_credentials(app, secret)
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == "unauthorized_client"

@@ -196,3 +196,51 @@ def test_a_deactivated_user_is_sent_to_sign_in_not_to_consent(app, users, cookie
     response = client.get(f"/o/authorize/?{authorize_query(application, challenge)}")
     assert response.status_code == 302
     assert response["Location"].startswith("/login?next=")
+
+
+def test_a_code_of_a_user_deactivated_since_consent_gets_no_token(app, users, cookie_client):
+    application, secret = app
+    verifier, challenge = pkce_pair()
+    user = users[Level.WRITE]
+    code = code_of(consent(cookie_client(user), authorize_query(application, challenge)))
+    user.is_active = False
+    user.save()
+    response = exchange(Client(), application, secret, code, verifier)
+    assert response.status_code == 400
+    assert "access_token" not in response.json()
+
+
+def test_a_deactivated_user_gets_no_refresh_and_no_userinfo(app, users, cookie_client):
+    application, secret = app
+    verifier, challenge = pkce_pair()
+    user = users[Level.WRITE]
+    code = code_of(consent(cookie_client(user), authorize_query(application, challenge)))
+    tokens = exchange(Client(), application, secret, code, verifier).json()
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    assert Client().get("/o/userinfo/", **bearer).json()["level"] == Level.WRITE
+    user.is_active = False
+    user.save()
+    assert Client().get("/o/userinfo/", **bearer).status_code == 401
+    refresh = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": application.client_id,
+            "client_secret": secret,
+        },
+    )
+    assert refresh.status_code == 400
+    assert refresh.json()["error"] == "invalid_grant"
+
+
+def test_userinfo_follows_a_level_change_at_once(app, users, cookie_client):
+    application, secret = app
+    verifier, challenge = pkce_pair()
+    user = users[Level.ADMIN]
+    code = code_of(consent(cookie_client(user), authorize_query(application, challenge)))
+    tokens = exchange(Client(), application, secret, code, verifier).json()
+    user.level = Level.READ_ONLY
+    user.save()
+    info = Client().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert (info.json()["level"], info.json()["policies"]) == (Level.READ_ONLY, ["authenticated"])
