@@ -94,5 +94,5 @@ class ApplicationCreatedSerializer(ApplicationSerializer):
     class Meta(ApplicationSerializer.Meta):
         fields = [*ApplicationSerializer.Meta.fields, "client_secret"]
 
-    def get_client_secret(self, application) -> str:
+    def get_client_secret(self, application) -> str | None:
         return self.context["client_secret"]

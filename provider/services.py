@@ -22,8 +22,9 @@ def application_create(
     authorization_grant_type: str,
     redirect_uris: list[str],
     level: int | None = None,
-) -> tuple[Application, str]:
-    """Register an application; return it with its client secret (shown once, stored hashed).
+) -> tuple[Application, str | None]:
+    """Register an application; return it with its client secret (shown once, stored hashed;
+    `None` for a public client, which has none it could keep: PKCE alone proves it).
 
     A client-credentials application acts as a service account of its own at `level`, granted
     under the rules that apply to creating a user (an admin cannot grant owner or admin).
@@ -52,7 +53,8 @@ def application_create(
             ServiceAccount.objects.create(
                 application=application, user=_service_user_create(name=name, level=level)
             )
-    return application, secret
+    public = client_type == Application.CLIENT_PUBLIC
+    return application, None if public else secret
 
 
 def _service_user_create(*, name: str, level: int) -> User:

@@ -244,3 +244,24 @@ def test_userinfo_follows_a_level_change_at_once(app, users, cookie_client):
     user.save()
     info = Client().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     assert (info.json()["level"], info.json()["policies"]) == (Level.READ_ONLY, ["authenticated"])
+
+
+def test_a_public_client_signs_in_with_pkce_alone(users, cookie_client):
+    application, secret = web_app(users[Level.OWNER], client_type="public")
+    assert secret is None
+    verifier, challenge = pkce_pair()
+    code = code_of(
+        consent(cookie_client(users[Level.READ_ONLY]), authorize_query(application, challenge))
+    )
+    response = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+            "client_id": application.client_id,
+        },
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["access_token"].startswith("rbas_oat_")

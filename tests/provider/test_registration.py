@@ -120,3 +120,12 @@ def test_an_unknown_application_is_a_404(users, bearer_client):
     client = bearer_client(users[Level.OWNER])
     assert client.get("/api/oauth/applications/999999/").status_code == 404
     assert client.delete("/api/oauth/applications/999999/").status_code == 404
+
+
+def test_a_public_client_gets_no_secret(users, bearer_client):
+    body = {**WEB_APP, "client_type": "public"}
+    response = bearer_client(users[Level.OWNER]).post(
+        "/api/oauth/applications/", body, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["client_secret"] is None

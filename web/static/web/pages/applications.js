@@ -97,7 +97,8 @@ function startForm(me) {
       form.reset();
       showKind(form);
       document.getElementById("created-client-id").textContent = created.client_id;
-      document.getElementById("created-client-secret").textContent = created.client_secret;
+      document.getElementById("created-client-secret").textContent =
+        created.client_secret ?? "None: a public client proves itself with PKCE alone.";
       document.getElementById("application-created").hidden = false;
       say(`Registered ${created.name}.`);
       await list();
