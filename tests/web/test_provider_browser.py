@@ -105,3 +105,20 @@ def test_a_user_who_denies_is_sent_back_without_a_sign_in(open_page, relying_par
     page.get_by_role("button", name="Deny").click()
     page.wait_for_url(re.compile(rf"^{re.escape(relying_party)}/callback\?error=access_denied"))
     expect(page.locator("#refused")).to_have_text("You did not allow the sign-in.")
+
+
+def test_a_signed_in_user_whose_access_cookie_expired_is_not_asked_for_a_password(
+    open_page, relying_party, users, live_server
+):
+    user = users[Level.READ_ONLY]
+    page = open_page()
+    page.goto(relying_party)
+    sign_in_on_rbas(page, user)
+    # 15 minutes later: the access cookie is gone, the session (refresh cookie) lives on.
+    access = [c for c in page.context.cookies() if c["name"] != "rbas_access"]
+    page.context.clear_cookies()
+    page.context.add_cookies(access)
+    page.goto(relying_party)
+    expect(page.get_by_role("heading", name="Sign in to Team wiki")).to_be_visible()
+    page.get_by_role("button", name="Allow").click()
+    expect(page.locator("#level")).to_have_text("Your RBAS level: Read Only")
