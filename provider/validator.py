@@ -22,6 +22,14 @@ class RBASOAuth2Validator(OAuth2Validator):
         """The user's claims, read from their row at the time of the request."""
         return user_claims(request.user)
 
+    def validate_silent_login(self, request) -> bool:
+        """`prompt=none` from a signed-in user (the view answers the others itself)."""
+        return True
+
+    def validate_silent_authorization(self, request) -> bool:
+        """`prompt=none` never succeeds: consent is asked every time (`consent_required`)."""
+        return False
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs) -> bool:
         """DOT's checks, then: a service's account must be active to get client credentials."""
         if not super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs):

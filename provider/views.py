@@ -6,6 +6,8 @@ import json
 from django.contrib.auth.models import AnonymousUser
 from django.template.response import TemplateResponse
 from oauth2_provider import views as dot
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauthlib.openid.connect.core.exceptions import LoginRequired
 from rest_framework.exceptions import AuthenticationFailed
 
 from provider.claims import CLAIM_SCOPES
@@ -49,13 +51,9 @@ class AuthorizationView(dot.AuthorizationView):
     login_url = SIGN_IN_PAGE
 
     def dispatch(self, request, *args, **kwargs):
-        user = cookie_user(request)
-        if user is not None:
-            request.user = user
-        else:
-            # A Django admin session is not an RBAS sign-in.
-            request.user = AnonymousUser()
-        if user is not None and user.must_verify_email:
+        # The RBAS cookie, never a Django admin session, signs a user in here.
+        request.user = user = cookie_user(request) or AnonymousUser()
+        if user.is_authenticated and user.must_verify_email:
             response = TemplateResponse(
                 request, self.template_name, {"error": UNVERIFIED}, status=403
             )
@@ -64,6 +62,29 @@ class AuthorizationView(dot.AuthorizationView):
         if isinstance(response, TemplateResponse):
             response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         return response
+
+    def handle_prompt_login(self):
+        """`prompt=login`: the sign-in page asks for the password even if a session is alive
+        (`reauth`: it renews no session silently), then comes back without the prompt."""
+        response = super().handle_prompt_login()
+        response["Location"] += "&reauth=1"
+        return response
+
+    def handle_no_permission(self):
+        """Nobody signed in: the sign-in page, then back here. With `prompt=none` no page may
+        be shown: the application hears `login_required` (once its request checked out)."""
+        if "none" not in self.request.GET.get("prompt", "").split():
+            return super().handle_no_permission()
+        try:
+            self.validate_authorization_request(self.request)
+        except OAuthToolkitError as error:
+            problem = error.oauthlib_error
+            if problem.error == "consent_required":  # valid, but for a signed-in user only
+                error = OAuthToolkitError(
+                    LoginRequired(state=problem.state), redirect_uri=problem.redirect_uri
+                )
+            return self.error_response(error, application=None)
+        return super().handle_no_permission()  # unreachable: consent is never silent
 
 
 class _Public:

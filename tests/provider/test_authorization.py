@@ -265,3 +265,44 @@ def test_a_public_client_signs_in_with_pkce_alone(users, cookie_client):
     )
     assert response.status_code == 200, response.content
     assert response.json()["access_token"].startswith("rbas_oat_")
+
+
+def test_prompt_none_tells_the_app_consent_is_required(app, users, cookie_client):
+    application, _secret = app
+    client = cookie_client(users[Level.WRITE])
+    query = authorize_query(application, pkce_pair()[1], prompt="none")
+    response = client.get(f"/o/authorize/?{query}")
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?error=consent_required")
+    assert "state=state-1" in response["Location"]
+
+
+def test_prompt_none_without_a_sign_in_tells_the_app_login_is_required(app):
+    application, _secret = app
+    query = authorize_query(application, pkce_pair()[1], prompt="none")
+    response = Client().get(f"/o/authorize/?{query}")
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?error=login_required")
+    assert "state=state-1" in response["Location"]
+
+
+def test_prompt_none_never_redirects_to_an_unregistered_uri(app):
+    application, _secret = app
+    query = authorize_query(application, pkce_pair()[1], prompt="none").replace(
+        "9999%2Fcallback", "9999%2Fevil"
+    )
+    response = Client().get(f"/o/authorize/?{query}")
+    assert response.status_code == 400
+    assert "Location" not in response
+
+
+def test_prompt_login_asks_for_the_password_again(app, users, cookie_client):
+    application, _secret = app
+    client = cookie_client(users[Level.WRITE])
+    query = authorize_query(application, pkce_pair()[1], prompt="login")
+    response = client.get(f"/o/authorize/?{query}")
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/login?next=/o/authorize/%3Fresponse_type%3Dcode")
+    assert location.endswith("&reauth=1")
+    assert "prompt" not in location

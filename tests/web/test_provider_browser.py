@@ -122,3 +122,21 @@ def test_a_signed_in_user_whose_access_cookie_expired_is_not_asked_for_a_passwor
     expect(page.get_by_role("heading", name="Sign in to Team wiki")).to_be_visible()
     page.get_by_role("button", name="Allow").click()
     expect(page.locator("#level")).to_have_text("Your RBAS level: Read Only")
+
+
+def test_prompt_login_asks_for_the_password_even_with_a_live_session(open_page, live_server, users):
+    from tests.provider.flows import authorize_query, pkce_pair, web_app
+
+    user = users[Level.WRITE]
+    app, _secret = web_app(users[Level.OWNER])
+    page = open_page()
+    page.goto("/login")
+    page.get_by_label("Username").first.fill(user.username)
+    page.get_by_label("Password").first.fill(PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto(f"/o/authorize/?{authorize_query(app, pkce_pair()[1], prompt='login')}")
+    page.wait_for_url(re.compile(r"/login\?next=.*&reauth=1$"))
+    page.wait_for_timeout(500)  # time for a silent renewal, which must not happen
+    expect(page.get_by_label("Password").first).to_be_visible()
+    assert "/login" in page.url

@@ -12,8 +12,10 @@ function values(form) {
 }
 
 // Another app's sign-in (/o/authorize/) sends here whoever's access cookie has expired: a
-// session still alive (its refresh cookie) goes back to the consent page without a password.
-if (nextPage().startsWith("/o/authorize/")) {
+// session still alive (its refresh cookie) goes back to the consent page without a password,
+// unless the app asked for the password again (prompt=login, which sends `reauth`).
+const reauth = new URLSearchParams(location.search).has("reauth");
+if (nextPage().startsWith("/o/authorize/") && !reauth) {
   refresh().then((renewed) => renewed && location.assign(nextPage()));
 }
 
