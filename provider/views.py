@@ -1,9 +1,12 @@
 """The OAuth2 / OpenID Connect endpoints: DOT's views, each declaring its policy, and the
 authorization (consent) page signed in by RBAS's own cookie."""
 
+import base64
+import contextlib
 import json
 
 from django.contrib.auth.models import AnonymousUser
+from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from oauth2_provider import views as dot
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -12,6 +15,7 @@ from oauthlib.openid.connect.core.exceptions import LoginRequired
 from rest_framework.exceptions import AuthenticationFailed
 
 from provider.claims import CLAIM_SCOPES
+from simple_rbas.api import text_problem
 from users import roles
 from users.authentication import user_for_claims
 from users.cookies import read_token_cookie
@@ -31,6 +35,36 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def unstorable_input(request) -> str | None:
+    """Why a parameter or the Basic credentials hold text the database cannot store (a NUL:
+    PostgreSQL refuses it with an error), or None. DOT looks such values up unguarded."""
+    values = [*request.GET.values(), *request.POST.values()]
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic":
+        with contextlib.suppress(ValueError):
+            values.append(base64.b64decode(credentials, validate=True).decode())
+    return next(filter(None, map(text_problem, values)), None)
+
+
+class CheckedInput:
+    """Refuses (400 `invalid_request`) what the database cannot store, before DOT reads it."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+        # What DOT marked its own dispatch with (csrf_exempt on the client endpoints).
+        view.__dict__.update(super().dispatch.__dict__)
+        return view
+
+    def dispatch(self, request, *args, **kwargs):
+        problem = unstorable_input(request)
+        if problem:
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": problem}, status=400
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+
 def cookie_user(request):
     """The user of the request's RBAS access cookie, or `None` (no cookie, or one no longer
     valid: expired, signed out, user deactivated)."""
@@ -44,7 +78,7 @@ def cookie_user(request):
     return user
 
 
-class AuthorizationView(dot.AuthorizationView):
+class AuthorizationView(CheckedInput, dot.AuthorizationView):
     """`/o/authorize/`: the consent page for a signed-in user, else the sign-in page with
     `next` set to come back here. The Allow/Deny form is CSRF-checked by Django's middleware."""
 
@@ -96,7 +130,7 @@ class AuthorizationView(dot.AuthorizationView):
         return super().handle_no_permission()  # unreachable: consent is never silent
 
 
-class _Public:
+class _Public(CheckedInput):
     """DOT's endpoints that authenticate their callers themselves (client credentials,
     access tokens) or publish public metadata."""
 

@@ -1,6 +1,7 @@
 """Bad input to the provider's endpoints: a clear 4xx (or an error sent back to a registered
 redirect URI), never a 500."""
 
+import base64
 import re
 
 import pytest
@@ -36,6 +37,8 @@ def app(users):
         {"nonce": "\x00"},
         {"client_id": "no-such-client"},
         {"client_id": ""},
+        {"client_id": "\x00"},
+        {"redirect_uri": REDIRECT_URI + "\x00"},
         {"redirect_uri": "javascript:alert(1)"},
         {"ui_locales": "\x00"},
     ],
@@ -61,6 +64,8 @@ def test_bad_authorization_requests_never_fail_with_500(app, users, cookie_clien
         ("code_challenge_method", "plain"),
         ("claims", "{"),
         ("resource", "not a uri"),
+        ("client_id", "\x00"),
+        ("state", "\x00"),
     ],
 )
 def test_a_tampered_consent_form_never_fails_with_500(app, users, cookie_client, field, value):
@@ -99,14 +104,36 @@ def test_bad_token_requests_never_fail_with_500(app, body):
     response = Client().post("/o/token/", {"client_id": application.client_id, **body})
     assert 400 <= response.status_code < 500
     assert "access_token" not in response.content.decode()
+    nul_client = "Basic " + base64.b64encode(b"\x00:secret").decode()
+    response = Client().post("/o/token/", body, HTTP_AUTHORIZATION=nul_client)
+    assert 400 <= response.status_code < 500
 
 
 @pytest.mark.parametrize("path", ["/o/revoke_token/", "/o/introspect/", "/o/userinfo/"])
 def test_other_endpoints_refuse_garbage_without_500(path):
     for headers in (
+        {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"\x00:x").decode()},
         {},
         {"HTTP_AUTHORIZATION": "Bearer rbas_oat_forged"},
         {"HTTP_AUTHORIZATION": "Basic !!!"},
     ):
-        response = Client().post(path, {"token": "\x00garbage"}, **headers)
+        for token in ("\x00garbage", "garbage"):
+            response = Client().post(path, {"token": token}, **headers)
+            assert response.status_code < 500
         assert response.status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/o/token/", "/o/revoke_token/", "/o/introspect/"])
+def test_the_client_endpoints_need_no_csrf_token(path):
+    response = Client(enforce_csrf_checks=True).post(path, {"token": "x", "grant_type": "x"})
+    assert response.status_code in (400, 401, 403)
+    assert b"CSRF" not in response.content
+
+
+def test_the_consent_form_still_needs_one(app, users, cookie_client):
+    application, _secret = app
+    query = authorize_query(application, pkce_pair()[1])
+    client = cookie_client(users[Level.WRITE])
+    response = client.post(f"/o/authorize/?{query}", {"allow": "on"})
+    assert response.status_code == 403
+    assert b"CSRF" in response.content
