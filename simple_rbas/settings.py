@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from simple_rbas import origins
 from simple_rbas.logging import json_logging
+from simple_rbas.signing_key import lazy_generated_rsa_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "vault",
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
     "scripts_api",
+    "oauth2_provider",
+    "provider",
     "web",
     "django_tasks",
     "django_tasks_db",
@@ -412,12 +415,81 @@ for _key in SECRETS_ENCRYPTION_KEYS:
             "base64-encoded bytes); make one with `python manage.py rotate_secrets --new-key`."
         )
 
+# --- OAuth2 / OpenID Connect provider (django-oauth-toolkit) ----------------------------------
+
+# The RSA key (PEM) that signs ID tokens; other apps check them against /o/.well-known/jwks.json.
+# Empty: a key generated once into OIDC_RSA_PRIVATE_KEY_FILE (fine on one machine; `check
+# --deploy` warns, as replicas would each make their own and tokens would not survive a new pod).
+OIDC_RSA_PRIVATE_KEY = env.str("OIDC_RSA_PRIVATE_KEY", default="").replace("\\n", "\n")
+OIDC_RSA_PRIVATE_KEY_FILE = Path(
+    env.str("OIDC_RSA_PRIVATE_KEY_FILE", default="")
+    or (
+        Path(DATABASES["default"]["NAME"]).with_name("oidc-rsa-key.pem")
+        if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+        else Path(tempfile.gettempdir()) / "rbas-oidc-rsa-key.pem"
+    )
+)
+if OIDC_RSA_PRIVATE_KEY and "PRIVATE KEY-----" not in OIDC_RSA_PRIVATE_KEY:
+    raise ImproperlyConfigured("OIDC_RSA_PRIVATE_KEY must be a PEM private key (-----BEGIN ...).")
+OAUTH_ACCESS_TOKEN_SECONDS = env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600)
+OAUTH_REFRESH_TOKEN_DAYS = env.int("OAUTH_REFRESH_TOKEN_DAYS", default=30)
+if OAUTH_ACCESS_TOKEN_SECONDS < 1 or OAUTH_REFRESH_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured(
+        "OAUTH_ACCESS_TOKEN_SECONDS and OAUTH_REFRESH_TOKEN_DAYS must be positive."
+    )
+# DOT's own model, named so that migrations pointing at it (provider's) can resolve it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": (
+        OIDC_RSA_PRIVATE_KEY or lazy_generated_rsa_key(OIDC_RSA_PRIVATE_KEY_FILE)
+    ),
+    # The issuer is configured, never taken from a request's Host header.
+    "OIDC_ISS_ENDPOINT": f"{PUBLIC_URL}/o",
+    "OAUTH2_VALIDATOR_CLASS": "provider.validator.RBASOAuth2Validator",
+    "SCOPES": {
+        "openid": "Sign you in with your RBAS account",
+        "profile": "See your name and username",
+        "email": "See your email address",
+        "rbas": "See your RBAS level and act on the RBAS API as you",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "ACCESS_TOKEN_GENERATOR": "provider.generators.access_token",
+    "REFRESH_TOKEN_GENERATOR": "provider.generators.refresh_token",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": OAUTH_ACCESS_TOKEN_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": OAUTH_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": OAUTH_REFRESH_TOKEN_DAYS * 86400,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    # Each refresh returns a new refresh token; presenting a used one again is refused and
+    # ends the whole chain (a stolen token is worth nothing once its owner refreshed).
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "PKCE_REQUIRED": True,
+    # Behind HTTPS (COOKIE_SECURE), applications must use https redirect URIs too (RFC 9700
+    # 2.1); plain http, for apps on a laptop, only in local setups.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if COOKIE_SECURE else ["http", "https"],
+    # RFC 9700: S256 only, tokens in the Authorization header only, stored hashed, no implicit
+    # or password grant, `iss` in the authorization response.
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+}
+
 # --- Django REST framework ------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     # Each class claims its own kind of credential and leaves the others to the next one.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "users.personal_tokens.PersonalTokenAuthentication",
+        # Claims only `Bearer rbas_oat_...` (the provider's access tokens).
+        "provider.authentication.OAuthTokenAuthentication",
         "users.authentication.JWTCookieAuthentication",
     ],
     # Deny by default: a view that declares no `required_policy` is refused.

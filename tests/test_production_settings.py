@@ -28,9 +28,35 @@ def test_check_deploy_has_no_warnings_with_production_settings():
         ALLOWED_HOSTS="rbas.example.com", PUBLIC_URL="https://rbas.example.com",
         EMAIL_URL="smtp+tls://rbas:secret@mail.example.com:587",
         SECRETS_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        OIDC_RSA_PRIVATE_KEY=rsa_pem(),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def rsa_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_check_deploy_warns_when_id_tokens_are_signed_with_a_generated_key(tmp_path):
+    key_file = tmp_path / "key.pem"
+    result = manage(
+        "check", "--deploy",
+        DEBUG="false", COOKIE_SECURE="true", SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="rbas.example.com", OIDC_RSA_PRIVATE_KEY_FILE=str(key_file),
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "provider.W001" in output and "OIDC_RSA_PRIVATE_KEY is not set" in output
+    # Made on first use, not when settings load: `collectstatic` at image build bakes none in.
+    assert not key_file.exists()
 
 
 def test_check_deploy_warns_when_emails_would_not_reach_anyone():

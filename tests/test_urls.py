@@ -66,6 +66,14 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "user-signup/",
         "all-user/",
         "api/schema/",
+        # The OAuth2 / OpenID Connect provider: clients authenticate themselves (client
+        # credentials, access tokens), or the document is public.
+        "o/token/",
+        "o/revoke_token/",
+        "o/introspect/",
+        "o/userinfo/",
+        "o/.well-known/openid-configuration",
+        "o/.well-known/jwks.json",
         "api/docs/",
         # The web app's page shells: their data comes from the API, which applies the policies.
         "",
@@ -77,6 +85,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "account/tokens",
         "users",
         "secrets",
+        "applications",
         # The pages emailed links open (their token, in the fragment, is the credential).
         "forgot-password",
         "reset-password",

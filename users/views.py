@@ -221,8 +221,11 @@ class LogoutView(APIView):
         return response
 
     def revoke(self, request) -> None:
-        """End what this endpoint ends: the current session."""
-        sessions.session_revoke(session_id=request.auth.session_id, reason="logout")
+        """End what this endpoint ends: the current session (none for an OAuth token, which
+        /o/revoke_token/ ends)."""
+        sessions.session_revoke(
+            session_id=getattr(request.auth, "session_id", None), reason="logout"
+        )
 
 
 @extend_schema(tags=["auth"], summary="End every session of the current user")
@@ -305,7 +308,7 @@ class PasswordChangeView(APIView):
     def post(self, request):
         data = validated(PasswordChangeSerializer, request.data)
         services.user_change_password(
-            user=request.user, keep_session_id=request.auth.session_id, **data
+            user=request.user, keep_session_id=getattr(request.auth, "session_id", None), **data
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

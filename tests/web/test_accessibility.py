@@ -125,6 +125,23 @@ def test_the_api_tokens_page_is_accessible(scan, users):
     scan(None, "#token-created:not([hidden])")
 
 
+def test_the_applications_page_and_the_consent_page_are_accessible(scan, users):
+    from provider import services
+    from tests.provider.flows import authorize_query, pkce_pair
+
+    owner = users[Level.OWNER]
+    app, _secret = services.application_create(
+        actor=owner,
+        name="Team wiki",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris=["http://127.0.0.1:9999/callback"],
+    )
+    sign_in(scan.page, owner, then="/applications")
+    scan(None, "#applications tr")
+    scan(f"/o/authorize/?{authorize_query(app, pkce_pair()[1])}", "#authorize-form")
+
+
 def test_a_scripts_versions_problems_and_diff_are_accessible(scan, users, catalog):
     from scripts_api.models import Script
     from scripts_api.services import scripts_sync

@@ -34,7 +34,7 @@ function scheduleRefresh() {
 }
 
 /** Rotate the refresh token once, even with several tabs open (each token works only once). */
-async function refresh(seenExpiry = null) {
+export async function refresh(seenExpiry = null) {
   const run = async () => {
     const current = Number(localStorage.getItem(EXPIRES_KEY) || 0);
     if (seenExpiry !== null && current > seenExpiry) return true; // another tab refreshed

@@ -1,4 +1,4 @@
-import { api, tokenIssued } from "../api.js";
+import { api, refresh, tokenIssued } from "../api.js";
 import { showErrors } from "../layout.js";
 
 function nextPage() {
@@ -9,6 +9,14 @@ function nextPage() {
 
 function values(form) {
   return Object.fromEntries(new FormData(form).entries());
+}
+
+// Another app's sign-in (/o/authorize/) sends here whoever's access cookie has expired: a
+// session still alive (its refresh cookie) goes back to the consent page without a password,
+// unless the app asked for the password again (prompt=login, which sends `reauth`).
+const reauth = new URLSearchParams(location.search).has("reauth");
+if (nextPage().startsWith("/o/authorize/") && !reauth) {
+  refresh().then((renewed) => renewed && location.assign(nextPage()));
 }
 
 // An accepted invitation comes here with the username just chosen.
