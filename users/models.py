@@ -233,9 +233,6 @@ class PersonalAccessToken(models.Model):
 
     objects = PersonalAccessTokenQuerySet.as_manager()
 
-    # Read by `users.permissions.HasPolicy` for the views that set `personal_token_refused`.
-    is_personal_token = True
-
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"], name="users_pat_user_created_idx")]
 

@@ -3,6 +3,7 @@
 from rest_framework.permissions import BasePermission
 
 from users import roles
+from users.tokens import TokenClaims
 
 
 class HasPolicy(BasePermission):
@@ -15,7 +16,8 @@ class HasPolicy(BasePermission):
     policy, except on the views about its own account that set `open_before_verification`.
 
     The policy must allow every level of the request's credential (`roles.request_levels`), and
-    a view lists in `personal_token_refused` the methods a personal API token may not call.
+    a view lists in `session_only` the methods only a signed-in session (a login's JWT) may
+    call: never a personal API token or an OAuth access token.
     """
 
     def has_permission(self, request, view) -> bool:
@@ -34,14 +36,15 @@ class HasPolicy(BasePermission):
             )
             self.code = "email_unverified"
             return False
-        if getattr(request.auth, "is_personal_token", False) and request.method in getattr(
-            view, "personal_token_refused", ()
+        if request.method in getattr(view, "session_only", ()) and not isinstance(
+            request.auth, TokenClaims
         ):
             self.message = (
-                "A personal API token cannot do this (a leaked token must not be able to "
-                "entrench itself): sign in with your password or single sign-on."
+                "Only a signed-in session can do this, not a personal API token or an "
+                "application's access token (a leaked token must not be able to entrench "
+                "itself): sign in with your password or single sign-on."
             )
-            self.code = "personal_token_not_allowed"
+            self.code = "session_required"
             return False
         if roles.allows(policy, *roles.request_levels(request)):
             return True

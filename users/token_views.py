@@ -74,7 +74,7 @@ class PersonalTokenListView(GenericAPIView):
 
     required_policy = "authenticated"
     # A leaked token must not be able to mint itself a successor.
-    personal_token_refused = ("POST",)
+    session_only = ("POST",)
     serializer_class = PersonalTokenSerializer
 
     @extend_schema(

@@ -206,7 +206,7 @@ class LogoutView(APIView):
     required_policy = "authenticated"
     open_before_verification = True
     # Sessions are managed by their owner only: a personal token revokes itself instead.
-    personal_token_refused = ("POST",)
+    session_only = ("POST",)
 
     @extend_schema(
         tags=["auth"],
@@ -250,7 +250,7 @@ class MeView(APIView):
     open_before_verification = True
     throttle_scope = "email_links"
     # A leaked personal token must not take the account over by changing its email.
-    personal_token_refused = ("PATCH",)
+    session_only = ("PATCH",)
 
     def get_throttles(self):
         """A change of email sends two messages (a link to the new address, a notice to the
@@ -297,7 +297,7 @@ class PasswordChangeView(APIView):
 
     required_policy = "authenticated"
     open_before_verification = True
-    personal_token_refused = ("POST",)
+    session_only = ("POST",)
 
     @extend_schema(
         tags=["auth"],

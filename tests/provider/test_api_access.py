@@ -11,7 +11,9 @@ from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
 from provider import services
+from tests.conftest import PASSWORD
 from tests.provider.flows import authorize_query, code_of, consent, exchange, pkce_pair, web_app
+from users.models import PersonalAccessToken
 from users.roles import Level
 
 pytestmark = pytest.mark.django_db
@@ -106,9 +108,28 @@ def test_a_level_change_applies_at_once(users, cookie_client):
     assert bearer(tokens["access_token"]).get("/api/users/").status_code == 403
 
 
-def test_signing_out_with_an_oauth_token_is_no_error(users, cookie_client):
-    tokens = user_tokens(users, cookie_client, users[Level.WRITE])
-    assert bearer(tokens["access_token"]).post("/api/auth/logout/").status_code == 204
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/tokens/", {"name": "persistence"}),
+        ("post", "/api/auth/password/", {"old_password": PASSWORD, "new_password": "x-Y-z-123456"}),
+        ("patch", "/api/auth/me/", {"email": "attacker@example.net"}),
+        ("post", "/api/auth/logout/", None),
+        ("post", "/api/auth/logout-all/", None),
+    ],
+)
+def test_an_oauth_token_cannot_entrench_itself(users, cookie_client, method, path, body):
+    """An app holding a user's access token cannot mint a personal token, take the account or
+    end the user's sessions: only a signed-in session can."""
+    user = users[Level.WRITE]
+    tokens = user_tokens(users, cookie_client, user)
+    response = getattr(bearer(tokens["access_token"]), method)(path, body, format="json")
+    assert response.status_code == 403, response.content
+    assert response.data["detail"].code == "session_required"
+    assert not PersonalAccessToken.objects.exists()
+    user.refresh_from_db()
+    assert user.email != "attacker@example.net"
+    assert user.check_password(PASSWORD)
 
 
 def client_credentials(app, secret, scope="rbas"):

@@ -226,7 +226,7 @@ def test_a_token_cannot_entrench_itself(users, token_of, method, path, body):
     client = token_of(user)
     response = getattr(client, method)(path, body, format="json")
     assert response.status_code == 403, response.content
-    assert response.data["detail"].code == "personal_token_not_allowed"
+    assert response.data["detail"].code == "session_required"
     assert PersonalAccessToken.objects.count() == 1
     user.refresh_from_db()
     assert user.email != "attacker@example.net"
