@@ -46,7 +46,9 @@ def test_every_api_route_is_described_with_its_errors():
     run = paths["/api/scripts/{slug}/runs/"]["post"]
     assert {"200", "202", "400", "401", "403", "404", "429"} <= set(run["responses"])
     assert "409" in paths["/api/users/{id}/"]["patch"]["responses"]
-    assert set(schema["components"]["securitySchemes"]) == {"rbas_access", "bearer"}
+    schemes = schema["components"]["securitySchemes"]
+    assert set(schemes) == {"rbas_access", "bearer", "personal_token", "oauth2"}
+    assert schemes["oauth2"]["type"] == "oauth2"
     assert schema["components"]["securitySchemes"]["rbas_access"]["in"] == "cookie"
     legacy = [op for p, ops in paths.items() if not p.startswith(("/api/", "/healthz", "/readyz"))
               for op in ops.values()]  # fmt: skip
