@@ -186,3 +186,23 @@ def test_the_webhook_body_is_compact_json_that_a_receiver_can_verify_as_bytes(
     run_queued_tasks()
     raw = receiver.wait_for().body
     assert json.dumps(json.loads(raw), separators=(",", ":")).encode() == raw
+
+
+def test_an_email_the_mail_server_defers_is_sent_on_a_later_attempt(
+    users, bearer_client, finish_run, run_queued_tasks, smtp, settings
+):
+    settings.NOTIFICATION_BACKOFF_SECONDS = 60
+    user = users[Level.WRITE]
+    subscribe(bearer_client(user), channel="email")
+    smtp.refuse_with = "451 4.3.0 try again later"
+    finish_run(user)
+    assert run_queued_tasks() == 1
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert "try again later" in delivery.last_error
+    smtp.refuse_with = ""
+    DBTaskResult.objects.update(run_after=timezone.now() - timedelta(seconds=1))  # a minute on
+    assert run_queued_tasks() == 1
+    assert smtp.wait_for(user.email)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("delivered", 2, "")
