@@ -31,6 +31,7 @@ from scripts_api import artifacts, dependencies, lifecycle, versions
 from scripts_api.models import ACTIVE_STATUSES, Run, RunStatus
 from scripts_api.params import date_params
 from scripts_api.sandbox import LiveOutput, Outcome, RunSpec, SandboxError, get_sandbox
+from scripts_api.signals import announce_finished
 from scripts_api.wakeup import notify_finished
 from simple_rbas.database import (
     UNAVAILABLE,
@@ -488,6 +489,7 @@ def _save(run: Run, worker_id: str, fields: dict, found, on_recorded=None) -> bo
                 on_recorded(fields["status"])
     if recorded:
         notify_finished(run.pk)
+        announce_finished(run.pk)
         return True
     # A retry after a commit whose acknowledgement was lost finds the run already recorded.
     return Run.objects.filter(
@@ -498,11 +500,12 @@ def _save(run: Run, worker_id: str, fields: dict, found, on_recorded=None) -> bo
 def run_abandon(*, run_id, worker_id: str, reason: str) -> bool:
     """End a run this worker holds as failed with `reason` (the worker is stopping mid-run)."""
     now = timezone.now()
-    return bool(
-        Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id).update(
-            status=RunStatus.FAILED, error=reason, finished_at=now, heartbeat_at=None, stage=""
-        )
+    ended = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker_id=worker_id).update(
+        status=RunStatus.FAILED, error=reason, finished_at=now, heartbeat_at=None, stage=""
     )
+    if ended:
+        announce_finished(run_id)
+    return bool(ended)
 
 
 def runs_reap_expired(*, lease_seconds: float | None = None) -> int:
@@ -510,17 +513,28 @@ def runs_reap_expired(*, lease_seconds: float | None = None) -> int:
     RUN_LEASE_SECONDS)."""
     lease = settings.RUN_LEASE_SECONDS if lease_seconds is None else lease_seconds
     now = timezone.now()
-    return Run.objects.lease_expired(now, lease).update(
-        status=RunStatus.FAILED,
-        error=(
-            f"The worker running this run stopped renewing its lease for {lease:g} s: it was "
-            "killed, its node was lost, or it could not reach the database. The script's "
-            "outcome is unknown."
-        ),
-        finished_at=now,
-        heartbeat_at=None,
-        stage="",
-    )
+    reaped = 0
+    # One row at a time: each run that this call ends, and only those, is announced.
+    for run_id in Run.objects.lease_expired(now, lease).values_list("pk", flat=True):
+        ended = (
+            Run.objects.lease_expired(now, lease)
+            .filter(pk=run_id)
+            .update(
+                status=RunStatus.FAILED,
+                error=(
+                    f"The worker running this run stopped renewing its lease for {lease:g} s: it "
+                    "was killed, its node was lost, or it could not reach the database. The "
+                    "script's outcome is unknown."
+                ),
+                finished_at=now,
+                heartbeat_at=None,
+                stage="",
+            )
+        )
+        if ended:
+            announce_finished(run_id)
+        reaped += ended
+    return reaped
 
 
 class WorkerLost(Exception):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from scripts_api import catalog, dependencies
 from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
+from scripts_api.signals import announce_finished
 from scripts_api.tasks import execute_run, prepare_environment
 from scripts_api.wakeup import notify_finished, notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
@@ -226,6 +227,7 @@ def run_cancel(*, run: Run) -> Run:
     )
     if cancelled_in_queue:
         notify_finished(run.pk)  # its waiters answer now (a running run's worker signals it)
+        announce_finished(run.pk)
     elif not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
         cancel_requested_at=now
     ):

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "vault",
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
     "scripts_api",
+    "notifications",
     "oauth2_provider",
     "provider",
     "web",
@@ -397,6 +398,24 @@ if min(SCRIPT_ENVIRONMENTS_RETENTION_DAYS, SCRIPT_ENVIRONMENT_BUILD_SECONDS) <= 
 SCRIPT_SERVER_PACKAGES = env.bool("SCRIPT_SERVER_PACKAGES", default=False)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Notifications when runs end (notifications) ---------------------------------------------
+
+# Attempts after the first one, each after twice the delay of the one before.
+NOTIFICATION_RETRIES = env.int("NOTIFICATION_RETRIES", default=5)
+NOTIFICATION_BACKOFF_SECONDS = env.float("NOTIFICATION_BACKOFF_SECONDS", default=30)
+NOTIFICATION_TIMEOUT_SECONDS = env.float("NOTIFICATION_TIMEOUT_SECONDS", default=10)
+NOTIFICATION_WEBHOOK_ALLOW_HTTP = env.bool("NOTIFICATION_WEBHOOK_ALLOW_HTTP", default=False)
+NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env.bool("NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", default=False)
+if (
+    NOTIFICATION_RETRIES < 0
+    or NOTIFICATION_BACKOFF_SECONDS < 0
+    or NOTIFICATION_TIMEOUT_SECONDS <= 0
+):
+    raise ImproperlyConfigured(
+        "NOTIFICATION_RETRIES and NOTIFICATION_BACKOFF_SECONDS may not be negative, and "
+        "NOTIFICATION_TIMEOUT_SECONDS must be positive."
+    )
 
 # --- Secrets for scripts (vault) -------------------------------------------------------------
 

@@ -83,6 +83,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "runs",
         "account",
         "account/tokens",
+        "account/notifications",
         "users",
         "secrets",
         "applications",

@@ -12,6 +12,11 @@ urlpatterns = [
     path("runs/<uuid:pk>", PageView.as_view(page="run"), name="web-run"),
     path("account", PageView.as_view(page="account"), name="web-account"),
     path("account/tokens", PageView.as_view(page="tokens"), name="web-tokens"),
+    path(
+        "account/notifications",
+        PageView.as_view(page="notifications"),
+        name="web-notifications",
+    ),
     path("users", PageView.as_view(page="users"), name="web-users"),
     path("secrets", PageView.as_view(page="secrets"), name="web-secrets"),
     path("applications", PageView.as_view(page="applications"), name="web-applications"),

@@ -125,6 +125,28 @@ def test_the_api_tokens_page_is_accessible(scan, users):
     scan(None, "#token-created:not([hidden])")
 
 
+def test_the_notifications_page_is_accessible(scan, users, settings):
+    from notifications.services import subscription_create
+
+    settings.NOTIFICATION_WEBHOOK_ALLOW_HTTP = settings.NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = True
+    owner = users[Level.OWNER]
+    subscription_create(
+        user=owner,
+        levels=(owner.level,),
+        script="hello",
+        on="failure",
+        channel="email",
+        scope="own",
+        url="",
+    )
+    sign_in(scan.page, owner, then="/account/notifications")
+    scan(None, "#subscriptions tr")
+    scan.page.get_by_label("How", exact=True).select_option("webhook")
+    scan.page.get_by_label("Webhook URL (https://...)").fill("http://127.0.0.1:9/hook")
+    scan.page.get_by_role("button", name="Notify me").click()
+    scan(None, "#secret-shown:not([hidden])")
+
+
 def test_the_applications_page_and_the_consent_page_are_accessible(scan, users):
     from provider import services
     from tests.provider.flows import authorize_query, pkce_pair
