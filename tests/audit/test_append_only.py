@@ -54,7 +54,7 @@ def test_the_admin_site_is_read_only(rf, db):
     assert not admin.has_delete_permission(request)
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
 def test_postgresql_refuses_an_update_even_in_raw_sql(db):
     event = audit.record("auth.login")
     with (
