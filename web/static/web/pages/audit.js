@@ -21,8 +21,9 @@ function filters() {
   return query;
 }
 
+/** `data` as "key: value" pairs in key order (PostgreSQL's jsonb keeps no order of its own). */
 function details(data) {
-  return Object.entries(data).map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(", ");
+  return Object.keys(data).sort().map((key) => `${key}: ${JSON.stringify(data[key])}`).join(", ");
 }
 
 function row(event) {
