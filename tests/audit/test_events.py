@@ -212,3 +212,21 @@ def test_a_failed_change_leaves_no_event(users, bearer_client):
     response = bearer_client(owner).patch(f"/api/users/{owner.pk}/", {"level": 4}, format="json")
     assert response.status_code == 403
     assert not AuditEvent.objects.filter(event__startswith="user.").exists()
+
+
+def test_the_address_follows_num_proxies_so_a_forged_header_is_not_believed(
+    users, api_client, settings
+):
+    owner = users[Level.OWNER]
+    body = {"username": owner.username, "password": WRONG}
+    forged = {"REMOTE_ADDR": ADDRESS, "HTTP_X_FORWARDED_FOR": "198.51.100.66"}
+    api_client.post("/api/auth/login/", body, format="json", **forged)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    api_client.post("/api/auth/login/", body, format="json", **forged)
+    addresses = list(
+        AuditEvent.objects.filter(event="auth.login_failed")
+        .order_by("created_at")
+        .values_list("client_address", flat=True)
+    )
+    # No proxy trusted: the peer's address; one trusted proxy: the address it forwarded.
+    assert addresses == [ADDRESS, "198.51.100.66"]
