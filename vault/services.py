@@ -170,7 +170,7 @@ def secrets_for_run(*, user, names: Iterable[str], run_id=None) -> dict[str, str
             raise SecretUnavailable(str(error)) from None
     with transaction.atomic():
         for name in names:
-            audit.record("secret.read", actor=user, target=found[name], run=str(run_id))
+            audit.record("secret.read", actor=user, target=found[name], run=run_id and str(run_id))
     return values
 
 
