@@ -32,14 +32,10 @@ if [ "$sync_status" -ne 0 ] && [ "$sync_status" -ne 3 ]; then
     echo "run_web.sh: sync_scripts failed (status $sync_status), so the service is not started." >&2
     exit "$sync_status"
 fi
-"$PYTHON" manage.py purge_login_sessions
-"$PYTHON" manage.py clearsessions
-# Queue bookkeeping only: the runs themselves (and their history) are kept in scripts_api_run.
-"$PYTHON" manage.py prune_db_task_results --min-age-days 7
-# Artifacts past RUN_ARTIFACTS_RETENTION_DAYS or over RUN_ARTIFACTS_TOTAL_MAX_BYTES (runs are kept).
-"$PYTHON" manage.py prune_artifacts
-# Script environments unused for SCRIPT_ENVIRONMENTS_RETENTION_DAYS (the embedded workers' host).
-"$PYTHON" manage.py prune_environments
+# Expired sessions and OAuth tokens, old queue rows, artifacts and audit events past their
+# retention, this host's unused script environments; the queue workers repeat the shared jobs
+# every CLEANUP_INTERVAL_SECONDS, so a long-lived pod stays clean.
+"$PYTHON" manage.py cleanup
 
 # Images collect static files at build time into a directory the server cannot write;
 # a checkout collects them here (collectstatic only copies what changed).

@@ -9,6 +9,7 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import Application
 from rest_framework import exceptions
 
+from audit import services as audit
 from provider.models import ServiceAccount
 from users.models import User
 from users.services import check_assignment, user_create, user_update_by_admin
@@ -53,6 +54,9 @@ def application_create(
             ServiceAccount.objects.create(
                 application=application, user=_service_user_create(name=name, level=level)
             )
+        audit.record(
+            "oauth_app.created", actor=actor, target=application, grant=authorization_grant_type
+        )
     public = client_type == Application.CLIENT_PUBLIC
     return application, None if public else secret
 
@@ -91,4 +95,5 @@ def application_delete(*, actor: User, application: Application) -> None:
     with transaction.atomic():
         if account is not None:
             user_update_by_admin(actor=actor, target_pk=account.user_id, is_active=False)
+        audit.record("oauth_app.deleted", actor=actor, target=application)
         application.delete()

@@ -90,7 +90,7 @@ class RunAdmin(ReadOnlyAdmin):
         cancelled = 0
         for run in queryset:
             try:
-                services.run_cancel(run=run)
+                services.run_cancel(run=run, actor=request.user)
                 cancelled += 1
             except Conflict:
                 continue

@@ -322,7 +322,9 @@ def _execute(run: Run, worker_id: str, workdir: Path):
     try:
         # Exactly the declared secrets, checked again: one may have changed since the queueing.
         secret_values = call_until_available(
-            lambda: vault_services.secrets_for_run(user=run.user, names=script.secrets),
+            lambda: vault_services.secrets_for_run(
+                user=run.user, names=script.secrets, run_id=run.pk
+            ),
             what=f"reading the secrets of run {run.pk}",
         )
     except vault_services.SecretUnavailable as error:

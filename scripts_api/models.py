@@ -270,3 +270,14 @@ class ArtifactChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of artifact {self.artifact_id}"
+
+
+class Housekeeping(models.Model):
+    """When a periodic job last started, shared by every worker: one conditional UPDATE of this
+    row decides which worker runs it in an interval (see `scripts_api.cleanup`)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} last started {self.last_started_at:%Y-%m-%d %H:%M:%S}"

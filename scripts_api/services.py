@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
 from scripts_api import catalog, dependencies
 from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
@@ -212,25 +213,28 @@ def run_create(*, user, script: Script, params, levels: tuple[int, ...] | None =
             script=script, script_version=script.version, user=user, params=params
         )
         execute_run.enqueue(run_id=str(run.pk))
+        audit.record("run.started", actor=user, target=run, script=script.slug)
     return run
 
 
-def run_cancel(*, run: Run) -> Run:
-    """Cancel a run: a queued one ends at once, a running one is stopped by its worker within
-    about a second. A finished run: 409."""
+def run_cancel(*, run: Run, actor=None) -> Run:
+    """Cancel a run on behalf of `actor`: a queued one ends at once, a running one is stopped
+    by its worker within about a second. A finished run: 409."""
     now = timezone.now()
-    cancelled_in_queue = Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED,
-        cancel_requested_at=now,
-        finished_at=now,
-        error="The run was cancelled before it started.",
-    )
+    with transaction.atomic():
+        cancelled_in_queue = Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.CANCELLED,
+            cancel_requested_at=now,
+            finished_at=now,
+            error="The run was cancelled before it started.",
+        )
+        if not cancelled_in_queue and not Run.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING
+        ).update(cancel_requested_at=now):
+            raise Conflict("The run has already finished.")
+        audit.record("run.cancelled", actor=actor, target=run, was_queued=bool(cancelled_in_queue))
     if cancelled_in_queue:
         notify_finished(run.pk)  # its waiters answer now (a running run's worker signals it)
         announce_finished(run.pk)
-    elif not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-        cancel_requested_at=now
-    ):
-        raise Conflict("The run has already finished.")
     run.refresh_from_db()
     return run

@@ -243,7 +243,8 @@ class RunCancelView(APIView):
     )
     def post(self, request, pk):
         run = services.run_cancel(
-            run=selectors.run_for(request.user, roles.request_levels(request), pk)
+            run=selectors.run_for(request.user, roles.request_levels(request), pk),
+            actor=request.user,
         )
         data = RunSerializer(run, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "audit",
     "users",
     "vault",
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
@@ -68,6 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "simple_rbas.middleware.RequestLogMiddleware",
+    # The client address (DRF's NUM_PROXIES rule) for the audit events a request records.
+    "audit.context.ClientAddressMiddleware",
     # A view failing because the database is unreachable answers 503, not 500
     # (simple_rbas.errors.server_error does the same for failures in middleware).
     "simple_rbas.middleware.DatabaseUnavailableMiddleware",
@@ -396,6 +399,16 @@ if min(SCRIPT_ENVIRONMENTS_RETENTION_DAYS, SCRIPT_ENVIRONMENT_BUILD_SECONDS) <= 
     )
 # Whether scripts without dependencies may import the server's own packages (Django, ...).
 SCRIPT_SERVER_PACKAGES = env.bool("SCRIPT_SERVER_PACKAGES", default=False)
+
+# Audit events older than AUDIT_RETENTION_DAYS are removed by `prune_audit` (0 keeps them all).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# How often a queue worker runs the periodic cleanup (`manage.py cleanup`): one worker across
+# all pods per interval, decided by the database.
+CLEANUP_INTERVAL_SECONDS = env.int("CLEANUP_INTERVAL_SECONDS", default=3600)
+if AUDIT_RETENTION_DAYS < 0 or CLEANUP_INTERVAL_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "AUDIT_RETENTION_DAYS cannot be negative and CLEANUP_INTERVAL_SECONDS must be positive."
+    )
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

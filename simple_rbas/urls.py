@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("vault.urls")),
     path("api/", include("notifications.urls")),
     path("api/", include("provider.api_urls")),
+    path("api/", include("audit.urls")),
     # RBAS as an OAuth2 / OpenID Connect provider (django-oauth-toolkit's views).
     path("o/", include("provider.urls", namespace="oauth2_provider")),
     *legacy_urlpatterns,

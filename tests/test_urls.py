@@ -87,6 +87,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "users",
         "secrets",
         "applications",
+        "audit",
         # The pages emailed links open (their token, in the fragment, is the credential).
         "forgot-password",
         "reset-password",

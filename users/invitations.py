@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 
+from audit import services as audit
 from simple_rbas.exceptions import Conflict
 from users import links, roles, tasks
 from users.models import Invitation, User
@@ -41,6 +42,7 @@ def invitation_create(*, actor: User, email: str, level: int) -> Invitation:
                 expires_at=now + timedelta(days=settings.INVITATION_DAYS),
             )
             _queue_sending(invitation)
+            audit.record("invitation.created", actor=actor, target=invitation, level=level)
     except IntegrityError:
         raise Conflict(
             "This address already has a pending invitation: resend or revoke it.",
@@ -86,6 +88,7 @@ def invitation_revoke(*, actor: User, pk: int) -> Invitation:
         if invitation.revoked_at is None:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at"])
+            audit.record("invitation.revoked", actor=actor, target=invitation)
     return invitation
 
 
@@ -151,4 +154,5 @@ def invitation_accept(
         invitation.accepted_at = timezone.now()
         invitation.user = user
         invitation.save(update_fields=["accepted_at", "user"])
+        audit.record("invitation.accepted", actor=user, target=invitation, level=invitation.level)
     return user

@@ -19,6 +19,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from audit import services as audit
 from simple_rbas.openapi import PAGE_PARAMETERS, errors
 from users import oidc, roles, sessions, sso
 from users.cookies import set_token_cookies
@@ -172,8 +173,9 @@ class ProviderCallbackView(SsoView):
             user = sso.sso_sign_in(provider=chosen.name, claims=claims)
         except oidc.SsoError as error:
             logger.warning("SSO with %s refused (%s): %s", chosen.name, error.code, error)
+            audit.record("auth.login_failed", method=f"sso:{chosen.name}", reason=error.code)
             return sign_in_page(error.code, next_path)
-        issued = sessions.session_start(user=user)
+        issued = sessions.session_start(user=user, method=f"sso:{chosen.name}")
         logger.info("SSO sign-in with %s: user %s", chosen.name, user.pk)
         rotate_token(request)  # a new CSRF secret for the new sign-in
         response = HttpResponseRedirect(next_path)

@@ -18,6 +18,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.throttling import BaseThrottle
 
+from audit import services as audit
 from users import roles, services
 from users.authentication import WWW_AUTHENTICATE
 from users.models import PersonalAccessToken, User
@@ -58,14 +59,16 @@ def token_create(
         )
     raw = PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
-    token = PersonalAccessToken.objects.create(
-        user=user,
-        name=name,
-        level=level,
-        digest=token_digest(raw),
-        created_at=now,
-        expires_at=now + timedelta(days=days),
-    )
+    with transaction.atomic():
+        token = PersonalAccessToken.objects.create(
+            user=user,
+            name=name,
+            level=level,
+            digest=token_digest(raw),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        audit.record("token.created", actor=user, target=token, level=level, days=days)
     return token, raw
 
 
@@ -111,6 +114,7 @@ def token_revoke(
         if token.revoked_at is None:
             token.revoked_at, token.revoked_by = timezone.now(), actor
             token.save(update_fields=["revoked_at", "revoked_by"])
+            audit.record("token.revoked", actor=actor, target=token)
     return token
 
 

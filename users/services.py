@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework import exceptions
 
+from audit import services as audit
 from simple_rbas.exceptions import Conflict
 from users import roles, tasks
 from users.models import User
@@ -201,6 +202,7 @@ def user_create_by_admin(
     check_assignment(actor=actor, target=None, level=level, deactivate=False)
     with transaction.atomic():
         user = user_create(level=level, password=password, email_verified=True, **fields)
+        audit.record("user.created", actor=actor, target=user, level=level)
         if password is None:
             tasks.send_password_setup.enqueue(user_id=user.pk, inviter_id=actor.pk)
     return user
@@ -227,10 +229,27 @@ def user_update_by_admin(*, actor: User, target_pk: int, **changes) -> User:
             check_unique(email=changes["email"], exclude_pk=target.pk)
             # The admin vouches for the address they typed, which also ends a signup's limits.
             changes.update(email_verified=True, must_verify_email=False)
+        before = {name: getattr(target, name) for name in changes}
         for name, value in changes.items():
             setattr(target, name, value)
         if changes:
             _save_checking_uniqueness(target, update_fields=list(changes))
+        _record_changes(actor, target, before)
         if deactivate:
             user_sessions_revoke(user_id=target.pk, reason="deactivated")
     return target
+
+
+def _record_changes(actor: User, target: User, before: dict) -> None:
+    """Audit the level and activation changes an admin made (who, whom, from, to)."""
+    if "level" in before and before["level"] != target.level:
+        audit.record(
+            "user.level_changed",
+            actor=actor,
+            target=target,
+            **{"from": before["level"], "to": target.level},
+        )
+    if "is_active" in before and before["is_active"] != target.is_active:
+        audit.record(
+            "user.activated" if target.is_active else "user.deactivated", actor=actor, target=target
+        )

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 
+from audit import services as audit
 from users.models import LoginSession, User
 from users.tokens import ACCESS, REFRESH, EncodedToken, decode_token, encode_token
 
@@ -45,16 +46,20 @@ def session_login(*, request: HttpRequest, username: str, password: str) -> Issu
     """
     user = authenticate(request, username=username, password=password)
     if user is None:
+        audit.record("auth.login_failed", target=("user", "", username), method="password")
         raise _invalid_credentials()
     return session_start(user=user)
 
 
-def session_start(*, user: User) -> IssuedTokens:
-    """Start a login session for a user whose identity is already proven (password or SSO)."""
+def session_start(*, user: User, method: str = "password") -> IssuedTokens:
+    """Start a login session for a user whose identity is already proven (`method`:
+    `password`, or `sso:<provider>`)."""
     session = LoginSession(id=uuid.uuid4(), user=user)
     issued = _issue(user=user, session=session)
-    session.save(force_insert=True)
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    with transaction.atomic():
+        session.save(force_insert=True)
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        audit.record("auth.login", actor=user, target=user, method=method)
     return issued
 
 

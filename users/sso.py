@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit import services as audit
 from simple_rbas.api import text_problem
 from users import roles
 from users.models import SsoIdentity, User
@@ -101,14 +102,17 @@ def _create_user(email: str, claims: dict, level: Level | None) -> User:
     return user
 
 
-def _set_level(user: User, level: Level) -> None:
+def _set_level(user: User, level: Level, provider: str) -> None:
     """Apply a mapped level, except that the last active owner is never demoted."""
     if user.level == level:
         return
     if user.level == Level.OWNER and active_owner_pks_locked() == [user.pk]:
         return
-    user.level = level
+    before, user.level = user.level, level
     user.save(update_fields=["level"])
+    audit.record(
+        "user.level_changed", target=user, via=f"sso:{provider}", **{"from": before, "to": level}
+    )
 
 
 def _check_storable(claims: dict) -> None:
@@ -149,9 +153,12 @@ def _sign_in(*, provider: str, claims: dict) -> User:
     if not user.is_active:
         raise SsoError("inactive")
     if level is not None:
-        _set_level(user, level)
+        _set_level(user, level, provider)
+    linked = identity.pk is None
     identity.last_login_at = timezone.now()
     identity.save()
+    if linked:
+        audit.record("sso.linked", actor=user, target=user, provider=provider, subject=subject)
     return user
 
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 
+from audit import services as audit
 from simple_rbas.exceptions import Conflict
 from users import roles
 from vault import crypto
@@ -71,6 +72,7 @@ def secret_create(
                 updated_at=now,
                 value_changed_at=now,
             )
+            audit.record("secret.created", actor=actor, target=secret, policy=policy)
     except IntegrityError:
         raise exceptions.ValidationError(
             {"name": [f"A secret named {name} already exists."]}, code="unique"
@@ -100,9 +102,13 @@ def secret_update(
         secret.encrypted_value = crypto.encrypt(value)
         secret.value_changed_at = now
     secret.updated_by, secret.updated_at = actor, now
-    secret.save()
     changed = [n for n, v in (("value", value), ("description", description), ("policy", policy))
                if v is not None]  # fmt: skip
+    with transaction.atomic():
+        secret.save()
+        audit.record(
+            "secret.changed", actor=actor, target=secret, fields=changed, policy=secret.policy
+        )
     logger.info("Secret %s: %s changed by user %s.", secret.name, ", ".join(changed), actor.pk)
     return secret
 
@@ -110,7 +116,9 @@ def secret_update(
 def secret_delete(*, actor, secret: Secret, levels: tuple[int, ...] | None = None) -> None:
     """Delete a secret; scripts declaring it cannot run until it exists again."""
     _check_may_manage(actor, secret, levels)
-    secret.delete()
+    with transaction.atomic():
+        audit.record("secret.deleted", actor=actor, target=secret)
+        secret.delete()
     logger.info("Secret %s deleted by user %s.", secret.name, actor.pk)
 
 
@@ -137,10 +145,11 @@ def secrets_check_run(*, user, names: Iterable[str], levels: tuple[int, ...] | N
             )
 
 
-def secrets_for_run(*, user, names: Iterable[str]) -> dict[str, str]:
+def secrets_for_run(*, user, names: Iterable[str], run_id=None) -> dict[str, str]:
     """The decrypted values (name -> value) of exactly `names`, for a run of `user`, checked
     again at execution (a secret may have changed since the run was queued);
-    SecretUnavailable when one is missing, refused to `user`, or undecryptable."""
+    SecretUnavailable when one is missing, refused to `user`, or undecryptable. Each read is
+    audited as `secret.read` with the run's id."""
     names = list(names)
     if not names:
         return {}
@@ -159,6 +168,9 @@ def secrets_for_run(*, user, names: Iterable[str]) -> dict[str, str]:
             values[name] = crypto.decrypt(secret.encrypted_value, name)
         except crypto.UndecryptableSecret as error:
             raise SecretUnavailable(str(error)) from None
+    with transaction.atomic():
+        for name in names:
+            audit.record("secret.read", actor=user, target=found[name], run=run_id and str(run_id))
     return values
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("users", PageView.as_view(page="users"), name="web-users"),
     path("secrets", PageView.as_view(page="secrets"), name="web-secrets"),
     path("applications", PageView.as_view(page="applications"), name="web-applications"),
+    path("audit", PageView.as_view(page="audit"), name="web-audit"),
     # The pages that emailed links open: public, as their token is the credential.
     path("forgot-password", PageView.as_view(page="forgot-password"), name="web-forgot-password"),
     path("reset-password", PageView.as_view(page="reset-password"), name="web-reset-password"),

@@ -180,3 +180,12 @@ def test_a_scripts_versions_problems_and_diff_are_accessible(scan, users, catalo
     scan(f"/scripts/hello?version={first}", "#source-section:not([hidden])")
     scan.page.get_by_role("button", name="Show the differences").click()
     scan(None, "#diff .diff-add")
+
+
+def test_the_audit_log_page_is_accessible(scan, users):
+    from audit import services as audit
+
+    owner = users[Level.OWNER]
+    audit.record("user.level_changed", actor=owner, target=users[Level.WRITE], to=2)
+    sign_in(scan.page, owner, then="/audit")
+    scan(None, "#audit-events tr")

@@ -33,8 +33,7 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from scripts_api import environments
-from scripts_api.artifacts import artifacts_prune
+from scripts_api import cleanup
 from scripts_api.execution import (
     WORKER_ID,
     run_abandon,
@@ -83,19 +82,20 @@ def wait_for_migrations(poll_seconds: float = 2.0) -> None:
 
 class Housekeeper:
     """Every third of a lease: end the runs whose lease expired, and the queue tasks their
-    dead workers left running; every PRUNE_SECONDS, expire artifacts past their retention and
-    remove this host's script environments unused for SCRIPT_ENVIRONMENTS_RETENTION_DAYS.
+    dead workers left running; every CLEANUP_INTERVAL_SECONDS, the shared cleanup jobs (one
+    worker of all runs them: `scripts_api.cleanup`) and this host's own (its unused script
+    environments).
 
     After the database was unreachable, it waits one more lease before reaping: live workers
     could not renew their leases either, and need a heartbeat's time to do so.
     """
 
-    PRUNE_SECONDS = 3600
-
     def __init__(self) -> None:
         self.period = max(settings.RUN_LEASE_SECONDS / 3, 0.5)
         self.quiet_until = 0.0
-        self.prune_at = time.monotonic() + self.PRUNE_SECONDS  # run_web.sh prunes at start
+        # run_web.sh cleans up at start; a worker pod started alone asks the database at once.
+        self.cleanup_at = time.monotonic()
+        self.host_cleanup_at = time.monotonic() + settings.CLEANUP_INTERVAL_SECONDS
 
     def forever(self) -> None:
         """Run until the process exits (a daemon thread)."""
@@ -113,14 +113,7 @@ class Housekeeper:
             if reaped:
                 logger.warning("Ended %d runs whose worker stopped renewing the lease.", reaped)
             tasks_reap_orphans()
-            if time.monotonic() >= self.prune_at:
-                self.prune_at = time.monotonic() + self.PRUNE_SECONDS
-                expired = artifacts_prune()
-                if expired:
-                    logger.info("Expired %d artifacts past their retention.", expired)
-                removed = environments.prune()
-                if removed:
-                    logger.info("Removed %d script environments unused a while.", len(removed))
+            self.clean_up()
         except UNAVAILABLE as error:
             if not is_unavailable(error):
                 logger.exception("Housekeeping failed; it will try again.")
@@ -131,6 +124,18 @@ class Housekeeper:
             logger.exception("Housekeeping failed; it will try again.")
         finally:
             discard_connection()
+
+    def clean_up(self) -> None:
+        """The periodic cleanup: asking the database whether it is due costs one UPDATE, so
+        it is asked at most once a minute (or once an interval, if shorter)."""
+        interval = settings.CLEANUP_INTERVAL_SECONDS
+        if time.monotonic() >= self.cleanup_at:
+            self.cleanup_at = time.monotonic() + min(interval, 60)
+            if cleanup.run_if_due():
+                logger.info("Ran the periodic cleanup jobs.")
+        if time.monotonic() >= self.host_cleanup_at:
+            self.host_cleanup_at = time.monotonic() + interval
+            cleanup.run_jobs(cleanup.HOST_JOBS)
 
 
 class RunWorker(db_worker.Worker):

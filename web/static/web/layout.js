@@ -108,6 +108,7 @@ export async function signedIn({ limited = false } = {}) {
   document.getElementById("nav-users").hidden = !me.policies.includes("admin");
   document.getElementById("nav-secrets").hidden = !me.policies.includes("admin");
   document.getElementById("nav-applications").hidden = !me.policies.includes("admin");
+  document.getElementById("nav-audit").hidden = !me.policies.includes("owner");
   document.getElementById("nav").hidden = false;
   document.getElementById("sign-out").addEventListener("click", async () => {
     try {
