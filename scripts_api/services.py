@@ -10,6 +10,7 @@ from django.utils import timezone
 from scripts_api import catalog, dependencies
 from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
+from scripts_api.signals import scripts_synced
 from scripts_api.tasks import execute_run, prepare_environment
 from scripts_api.wakeup import notify_finished, notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
@@ -117,6 +118,7 @@ def scripts_sync(*, directory=None) -> SyncReport:
             report.unpublished.append(slug)
     _record_rejected_files(found, now)
     _environments_enqueue()
+    scripts_synced.send(sender=scripts_sync, specs=found.scripts, kept=set(report.kept))
     return report
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "vault",
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
     "scripts_api",
+    "schedules",
     "oauth2_provider",
     "provider",
     "web",
@@ -397,6 +398,15 @@ if min(SCRIPT_ENVIRONMENTS_RETENTION_DAYS, SCRIPT_ENVIRONMENT_BUILD_SECONDS) <= 
 SCRIPT_SERVER_PACKAGES = env.bool("SCRIPT_SERVER_PACKAGES", default=False)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Schedules (docs/schedules.md) -----------------------------------------------------------
+
+# How often each queue worker looks for due schedules (seconds); a tick fires at most this late.
+SCHEDULES_POLL_SECONDS = env.float("SCHEDULES_POLL_SECONDS", default=5.0)
+# The time zone of a schedule that names none (API or SCHEDULE_TIMEZONE in a script file).
+SCHEDULES_DEFAULT_TIMEZONE = env.str("SCHEDULES_DEFAULT_TIMEZONE", default="UTC")
+if SCHEDULES_POLL_SECONDS <= 0:
+    raise ImproperlyConfigured("SCHEDULES_POLL_SECONDS must be positive.")
 
 # --- Secrets for scripts (vault) -------------------------------------------------------------
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("api/", include("scripts_api.urls")),
     path("api/", include("vault.urls")),
+    path("api/", include("schedules.urls")),
     path("api/", include("provider.api_urls")),
     # RBAS as an OAuth2 / OpenID Connect provider (django-oauth-toolkit's views).
     path("o/", include("provider.urls", namespace="oauth2_provider")),

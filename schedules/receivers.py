@@ -1,0 +1,18 @@
+"""What the schedules app does when scripts_api signals (connected in `apps.ready`)."""
+
+import logging
+
+from schedules import services, ticker
+
+logger = logging.getLogger(__name__)
+
+
+def on_scripts_synced(sender, *, specs, kept, **kwargs) -> None:
+    """Bring the script files' own schedules in line with the files just synced."""
+    for warning in services.file_schedules_sync(specs=specs, kept=kept):
+        logger.warning("sync_scripts: %s.", warning)
+
+
+def on_worker_started(sender, **kwargs) -> None:
+    """Each queue worker also runs the tick loop."""
+    ticker.start()
