@@ -157,10 +157,11 @@ def _fire(pk: int, now: datetime) -> bool:
     """Fire schedule `pk`'s most recent due tick (older due ticks: `missed`) and move its
     next_run_at to the first tick after `now`, in one transaction."""
     with transaction.atomic():
-        # Another worker holding the row is firing it: skip it. (SQLite: BEGIN IMMEDIATE
-        # already serialises the whole transaction.)
+        # Another worker holding the row is firing it: skip it. Lock the schedule's row only
+        # (`of`): its script and user are shared with other schedules, which must not be
+        # skipped. (SQLite: BEGIN IMMEDIATE already serialises the whole transaction.)
         schedule = (
-            Schedule.objects.select_for_update(skip_locked=True)
+            Schedule.objects.select_for_update(skip_locked=True, of=("self",))
             .due(now)
             .filter(pk=pk)
             .select_related("script", "run_as")
