@@ -106,7 +106,7 @@ class ScheduleDetailView(APIView):
         if changes:
             schedule = services.schedule_update(actor=request.user, schedule=schedule, **changes)
         if paused is not None and paused != schedule.paused:
-            action = services.schedule_pause if paused else services.schedule_resume
+            service = services.schedule_pause if paused else services.schedule_resume
             schedule = action(actor=request.user, schedule=schedule)
         return Response(ScheduleSerializer(schedule).data)
 
@@ -123,10 +123,10 @@ class ScheduleDetailView(APIView):
 
 class _ScheduleActionView(APIView):
     required_policy = "admin"
-    action = None
+    service = None
 
     def post(self, request, pk: int):
-        schedule = type(self).action(actor=request.user, schedule=_schedule(pk))
+        schedule = type(self).service(actor=request.user, schedule=_schedule(pk))
         return Response(ScheduleSerializer(schedule).data)
 
 
@@ -140,7 +140,7 @@ class _ScheduleActionView(APIView):
 class SchedulePauseView(_ScheduleActionView):
     """Pause a schedule."""
 
-    action = services.schedule_pause
+    service = services.schedule_pause
 
 
 @extend_schema(
@@ -153,4 +153,4 @@ class SchedulePauseView(_ScheduleActionView):
 class ScheduleResumeView(_ScheduleActionView):
     """Resume a schedule; the ticks missed while paused are not replayed."""
 
-    action = services.schedule_resume
+    service = services.schedule_resume
