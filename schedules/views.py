@@ -49,11 +49,16 @@ class ScheduleListView(GenericAPIView):
     @extend_schema(
         tags=["schedules"],
         summary="List schedules, with their next runs and latest ticks",
-        parameters=PAGE_PARAMETERS,
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("script", str, description="Only the schedules of this script."),
+        ],
         responses={200: ScheduleSerializer(many=True), **errors(401, 403, 404)},
     )
     def get(self, request):
-        page = self.paginate_queryset(selectors.schedule_list())
+        slug = request.query_params.get("script")
+        schedules = selectors.schedules_of_script(slug) if slug else selectors.schedule_list()
+        page = self.paginate_queryset(schedules)
         return self.get_paginated_response(ScheduleSerializer(page, many=True).data)
 
     @extend_schema(
@@ -107,7 +112,7 @@ class ScheduleDetailView(APIView):
             schedule = services.schedule_update(actor=request.user, schedule=schedule, **changes)
         if paused is not None and paused != schedule.paused:
             service = services.schedule_pause if paused else services.schedule_resume
-            schedule = action(actor=request.user, schedule=schedule)
+            schedule = service(actor=request.user, schedule=schedule)
         return Response(ScheduleSerializer(schedule).data)
 
     @extend_schema(

@@ -14,6 +14,7 @@ urlpatterns = [
     path("account/tokens", PageView.as_view(page="tokens"), name="web-tokens"),
     path("users", PageView.as_view(page="users"), name="web-users"),
     path("secrets", PageView.as_view(page="secrets"), name="web-secrets"),
+    path("schedules", PageView.as_view(page="schedules"), name="web-schedules"),
     path("applications", PageView.as_view(page="applications"), name="web-applications"),
     # The pages that emailed links open: public, as their token is the credential.
     path("forgot-password", PageView.as_view(page="forgot-password"), name="web-forgot-password"),
