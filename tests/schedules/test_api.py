@@ -143,3 +143,29 @@ def test_cookie_client_needs_csrf(catalog, users, cookie_client):
         HTTP_X_CSRFTOKEN=client.csrf,
     )
     assert response.status_code == 201, response.content
+
+
+def test_admin_cannot_move_their_schedule_to_run_as_an_owner(catalog, users, bearer_client):
+    admin = bearer_client(users[Level.ADMIN])
+    pk = _create(admin).json()["id"]
+    owner = users[Level.OWNER].username
+    response = admin.patch(f"/api/schedules/{pk}/", {"run_as": owner}, format="json")
+    assert response.status_code == 403
+    assert Schedule.objects.get(pk=pk).run_as == users[Level.ADMIN]
+
+
+def test_patch_params_are_validated_against_the_script(catalog, owner_client):
+    pk = _create(owner_client).json()["id"]
+    response = owner_client.patch(f"/api/schedules/{pk}/", {"params": {"x": 1}}, format="json")
+    assert response.status_code == 400 and "Unknown parameter" in str(response.json()["params"])
+
+
+def test_list_filters_by_script(catalog, owner_client):
+    _create(owner_client)
+    assert owner_client.get("/api/schedules/?script=hello").json()["count"] == 1
+    assert owner_client.get("/api/schedules/?script=price-quote").json()["count"] == 0
+
+
+def test_a_schedule_id_that_is_not_a_number_is_a_404(catalog, owner_client):
+    assert owner_client.get("/api/schedules/x/").status_code == 404
+    assert owner_client.post("/api/schedules/999/pause/").status_code == 404
