@@ -85,6 +85,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "account/tokens",
         "users",
         "secrets",
+        "schedules",
         "applications",
         # The pages emailed links open (their token, in the fragment, is the credential).
         "forgot-password",
