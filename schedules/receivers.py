@@ -2,14 +2,14 @@
 
 import logging
 
-from schedules import services, ticker
+from schedules import file_schedules, ticker
 
 logger = logging.getLogger(__name__)
 
 
 def on_scripts_synced(sender, *, specs, kept, **kwargs) -> None:
     """Bring the script files' own schedules in line with the files just synced."""
-    for warning in services.file_schedules_sync(specs=specs, kept=kept):
+    for warning in file_schedules.file_schedules_sync(specs=specs, kept=kept):
         logger.warning("sync_scripts: %s.", warning)
 
 

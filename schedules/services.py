@@ -12,7 +12,6 @@ from scripts_api import services as script_services
 from scripts_api.cron import cron_problem, next_tick, ticks_after, zone_problem
 from scripts_api.models import Script
 from scripts_api.params import validate_params
-from users.models import User
 from users.services import check_assignment
 
 # Missed ticks older than the one that runs are recorded, up to this many (the most recent).
@@ -22,7 +21,9 @@ MISSED_REASON = "The service was not running at this time; only the most recent 
 
 def _record(event: str, actor, schedule: Schedule, request=None) -> None:
     """AUDIT HOOK: record a schedule change (`created`, `changed`, `paused`, `resumed`,
-    `deleted`) in the audit log. Does nothing yet: the integrator wires it to `audit/`."""
+    `deleted`) in the audit log; `actor` None: `sync_scripts` changed a file's schedule.
+    Does nothing yet: the integrator wires it to `audit/` (called before a delete, so the
+    schedule is still whole)."""
 
 
 def check_cron_and_zone(cron: str, zone: str) -> None:
@@ -239,53 +240,3 @@ def _words(detail) -> str:
     if isinstance(detail, list):
         return " ".join(_words(item) for item in detail)
     return str(detail)
-
-
-def file_schedules_sync(*, specs, kept: set[str]) -> list[str]:
-    """Create, change or remove the `file` schedule of each script as its file now says;
-    the scripts in `kept` (their new content rejected) keep theirs. Returns warnings."""
-    warnings, declared = [], {}
-    for spec in specs:
-        if spec.schedule is not None:
-            declared[spec.slug] = spec.schedule
-    existing = {
-        s.script.slug: s
-        for s in Schedule.objects.filter(source=Source.FILE).select_related("script")
-    }
-    for slug, schedule in existing.items():
-        if slug not in declared and slug not in kept:
-            schedule.delete()
-    now = timezone.now()
-    scripts = Script.objects.in_bulk(list(declared), field_name="slug")
-    for slug, wanted in declared.items():
-        run_as = User.objects.filter(username=wanted["run_as"]).first()
-        if run_as is None:
-            warnings.append(f"schedule of {slug} not set: no user {wanted['run_as']!r}")
-            if slug in existing:
-                existing[slug].delete()
-            continue
-        schedule = existing.get(slug)
-        fields = {
-            "cron": wanted["cron"],
-            "timezone": wanted["timezone"],
-            "params": wanted["params"],
-            "run_as": run_as,
-        }
-        if schedule is None:
-            Schedule.objects.create(
-                script=scripts[slug],
-                source=Source.FILE,
-                created_at=now,
-                updated_at=now,
-                next_run_at=next_tick(wanted["cron"], wanted["timezone"], now),
-                **fields,
-            )
-        elif any(getattr(schedule, name) != value for name, value in fields.items()):
-            timing = (schedule.cron, schedule.timezone) != (wanted["cron"], wanted["timezone"])
-            for name, value in fields.items():
-                setattr(schedule, name, value)
-            if timing:
-                schedule.next_run_at = next_tick(schedule.cron, schedule.timezone, now)
-            schedule.updated_at = now
-            schedule.save()
-    return warnings
