@@ -169,3 +169,18 @@ def test_list_filters_by_script(catalog, owner_client):
 def test_a_schedule_id_that_is_not_a_number_is_a_404(catalog, owner_client):
     assert owner_client.get("/api/schedules/x/").status_code == 404
     assert owner_client.post("/api/schedules/999/pause/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"script": "hello", "cron": "0 7 * * *", "params": "name=x"},
+        {"script": "hello", "cron": ["0 7 * * *"]},
+        {"script": "hello"},
+        {"script": "../etc", "cron": "0 7 * * *"},
+        {"script": "hello", "cron": "0 7 * * *", "paused": "maybe"},
+    ],
+)
+def test_malformed_bodies_are_400s(catalog, owner_client, body):
+    assert owner_client.post("/api/schedules/", body, format="json").status_code == 400
+    assert not Schedule.objects.exists()

@@ -167,3 +167,30 @@ def test_script_page_shows_next_runs_through_selectors(schedule):
     assert list(selectors.schedules_of_script("hello")) == [schedule]
     runs = selectors.next_runs(schedule)
     assert [r["at"] for r in runs[:2]] == ["2027-03-01T07:00:00Z", "2027-03-01T08:00:00Z"]
+
+
+def test_a_tick_already_recorded_makes_no_second_run_and_moves_on(schedule):
+    # As if another process had fired it and this one read the schedule before its commit.
+    ScheduleTick.objects.create(schedule=schedule, tick_at=at(1 / 60), status=TickStatus.FIRED)
+    assert services.fire_due(at(0) + timedelta(minutes=2)) == 0
+    assert not Run.objects.exists()
+    schedule.refresh_from_db()
+    assert schedule.next_run_at == datetime(2027, 3, 1, 8, tzinfo=UTC)
+
+
+def test_a_run_someone_started_has_no_schedule(schedule, users):
+    from scripts_api.services import run_create
+
+    run = run_create(user=users[Level.WRITE], script=schedule.script, params={})
+    assert selectors.schedule_of_run(run) is None
+
+
+def test_the_api_shows_the_ticks_and_their_runs(schedule, users, bearer_client):
+    services.fire_due(at(5) + timedelta(minutes=1))
+    body = bearer_client(users[Level.OWNER]).get(f"/api/schedules/{schedule.pk}/").json()
+    fired, *missed = body["recent_ticks"]
+    run = Run.objects.get()
+    assert (fired["status"], fired["run"], fired["run_status"]) == ("fired", str(run.pk), "queued")
+    assert fired["tick_at"].startswith("2027-03-01T12:00:00")
+    assert [tick["status"] for tick in missed] == ["missed"] * 5
+    assert body["last_tick_at"].startswith("2027-03-01T12:00:00")
