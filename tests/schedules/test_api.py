@@ -169,6 +169,7 @@ def test_list_filters_by_script(catalog, owner_client):
 def test_a_schedule_id_that_is_not_a_number_is_a_404(catalog, owner_client):
     assert owner_client.get("/api/schedules/x/").status_code == 404
     assert owner_client.post("/api/schedules/999/pause/").status_code == 404
+    assert owner_client.get(f"/api/schedules/{10**30}/").status_code == 404  # beyond bigint
 
 
 @pytest.mark.parametrize(
