@@ -7,10 +7,13 @@ from schedules import file_schedules, ticker
 logger = logging.getLogger(__name__)
 
 
-def on_scripts_synced(sender, *, specs, kept, **kwargs) -> None:
-    """Bring the script files' own schedules in line with the files just synced."""
-    for warning in file_schedules.file_schedules_sync(specs=specs, kept=kept):
+def on_scripts_synced(sender, *, specs, kept, **kwargs) -> list[str]:
+    """Bring the script files' own schedules in line with the files just synced; the warnings
+    are logged and printed by `sync_scripts`."""
+    warnings = file_schedules.file_schedules_sync(specs=specs, kept=kept)
+    for warning in warnings:
         logger.warning("sync_scripts: %s.", warning)
+    return warnings
 
 
 def on_worker_started(sender, **kwargs) -> None:

@@ -129,8 +129,9 @@ def test_removing_the_file_removes_its_schedule(folder, db, reporter):
 
 def test_an_unknown_run_as_user_sets_no_schedule(folder, db, caplog):
     write(folder, GOOD)
-    sync()
+    out = sync()
     assert not Schedule.objects.exists()
+    assert "schedule of digest not set: no user 'reporter'" in out
     assert "no user 'reporter'" in caplog.text
 
 
