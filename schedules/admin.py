@@ -1,21 +1,19 @@
-"""Schedules in Django's admin, read-mostly: the API applies the rules."""
+"""Django admin for schedules and their ticks: read-only. Schedules change through the API
+(which applies the assignment rules and validation) or their script files; ticks are a record."""
 
 from django.contrib import admin
 
 from schedules.models import Schedule, ScheduleTick
+from scripts_api.admin import ReadOnlyAdmin
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ReadOnlyAdmin):
     list_display = ["id", "script", "cron", "timezone", "run_as", "source", "paused", "next_run_at"]
     list_filter = ["source", "paused"]
-    readonly_fields = ["next_run_at", "last_tick_at", "created_at", "updated_at"]
 
 
 @admin.register(ScheduleTick)
-class ScheduleTickAdmin(admin.ModelAdmin):
+class ScheduleTickAdmin(ReadOnlyAdmin):
     list_display = ["schedule", "tick_at", "status", "run"]
     list_filter = ["status"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -185,3 +185,15 @@ def test_a_schedule_id_that_is_not_a_number_is_a_404(catalog, owner_client):
 def test_malformed_bodies_are_400s(catalog, owner_client, body):
     assert owner_client.post("/api/schedules/", body, format="json").status_code == 400
     assert not Schedule.objects.exists()
+
+
+def test_djangos_admin_shows_schedules_read_only():
+    from django.contrib.admin.sites import site
+
+    from schedules.models import ScheduleTick
+
+    for model in (Schedule, ScheduleTick):
+        page = site._registry[model]
+        assert not page.has_add_permission(None)
+        assert not page.has_change_permission(None)
+        assert not page.has_delete_permission(None)
