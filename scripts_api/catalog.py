@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from scripts_api import docstrings, pep723
+from scripts_api import docstrings, file_schedule, pep723
 from users import roles
 from vault.names import name_problem as secret_name_problem
 
@@ -60,6 +60,8 @@ class ScriptSpec:
     # PEP 723 inline metadata: requirement strings, and the Python versions the script needs.
     dependencies: tuple[str, ...] = ()
     requires_python: str = ""
+    # The file's own schedule (scripts_api/file_schedule.py), None when it declares none.
+    schedule: dict | None = None
 
 
 def slug_for(path: Path) -> str:
@@ -122,6 +124,16 @@ def _secrets(constants: dict[str, ast.expr]) -> tuple[str, ...]:
         if problem:
             raise ScriptRejected(f"SECRETS: {problem}")
     return tuple(dict.fromkeys(names))
+
+
+def _schedule(constants: dict[str, ast.expr], params_schema: dict) -> dict | None:
+    values = {
+        name: _literal(constants[name], name) for name in file_schedule.NAMES if name in constants
+    }
+    try:
+        return file_schedule.read(values, params_schema)
+    except file_schedule.ScheduleProblem as error:
+        raise ScriptRejected(str(error)) from None
 
 
 def _bounded_int(constants, name: str, default: int, low: int, high: int) -> int:
@@ -283,28 +295,33 @@ def parse_script(path: Path) -> ScriptSpec:
         raise ScriptRejected("The module docstring is missing: its first line is the title.")
     title, _, description = docstring.partition("\n")
     constants = _constants(tree)
+    policy = _policy(constants)
+    timeout_seconds = _bounded_int(
+        constants,
+        "TIMEOUT_SECONDS",
+        DEFAULT_TIMEOUT_SECONDS,
+        1,
+        settings.SCRIPT_MAX_TIMEOUT_SECONDS,
+    )
+    memory_mb = _bounded_int(
+        constants, "MEMORY_MB", DEFAULT_MEMORY_MB, MIN_MEMORY_MB, settings.SCRIPT_MAX_MEMORY_MB
+    )
+    params_schema = _params_schema(tree)
     return ScriptSpec(
         slug=slug_for(path),
         filename=path.name,
         title=title.strip()[:200],
         description=description.strip(),
-        policy=_policy(constants),
-        timeout_seconds=_bounded_int(
-            constants,
-            "TIMEOUT_SECONDS",
-            DEFAULT_TIMEOUT_SECONDS,
-            1,
-            settings.SCRIPT_MAX_TIMEOUT_SECONDS,
-        ),
-        memory_mb=_bounded_int(
-            constants, "MEMORY_MB", DEFAULT_MEMORY_MB, MIN_MEMORY_MB, settings.SCRIPT_MAX_MEMORY_MB
-        ),
-        params_schema=_params_schema(tree),
+        policy=policy,
+        timeout_seconds=timeout_seconds,
+        memory_mb=memory_mb,
+        params_schema=params_schema,
         version=script_version(source),
         source=source,
         secrets=_secrets(constants),
         dependencies=dependencies,
         requires_python=requires_python,
+        schedule=_schedule(constants, params_schema),
     )
 
 

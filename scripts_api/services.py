@@ -11,7 +11,7 @@ from audit import services as audit
 from scripts_api import catalog, dependencies
 from scripts_api.models import RejectedFile, Run, RunStatus, Script, ScriptVersion
 from scripts_api.params import validate_params
-from scripts_api.signals import announce_finished
+from scripts_api.signals import announce_finished, scripts_synced
 from scripts_api.tasks import execute_run, prepare_environment
 from scripts_api.wakeup import notify_finished, notify_queued
 from simple_rbas.exceptions import Conflict, TooManyActive
@@ -29,6 +29,8 @@ class SyncReport:
     rejected: dict[str, str] = field(default_factory=dict)
     # Published scripts whose new content was rejected: the last good version stays, by slug.
     kept: dict[str, str] = field(default_factory=dict)
+    # What the apps that hear `scripts_synced` had to say (a file's schedule not set, say).
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """One human line per change, for `sync_scripts`."""
@@ -40,6 +42,7 @@ class SyncReport:
             f"kept {slug} at its last good version {version}: its new content was rejected"
             for slug, version in self.kept.items()
         ]
+        out += self.notes
         out.append(
             f"{len(self.added) + len(self.updated) + len(self.unchanged) + len(self.kept)} "
             f"published, {len(self.added)} added, {len(self.updated)} updated, "
@@ -119,6 +122,10 @@ def scripts_sync(*, directory=None) -> SyncReport:
             report.unpublished.append(slug)
     _record_rejected_files(found, now)
     _environments_enqueue()
+    for _receiver, notes in scripts_synced.send(
+        sender=scripts_sync, specs=found.scripts, kept=set(report.kept)
+    ):
+        report.notes += notes or []
     return report
 
 

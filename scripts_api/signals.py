@@ -9,6 +9,17 @@ from django.dispatch import Signal
 # after the commit that stored it, with `run_id`. Receivers run in the process that ended the
 # run (a worker, or a web process for a cancel or a reap) and must not raise.
 run_finished = Signal()
+
+# Sent by `scripts_sync` inside its transaction, after the Script table was brought in line:
+# `specs` (the catalog's `ScriptSpec` of every file published now) and `kept` (the slugs whose
+# new content was rejected: they stay at their last good version, and so do their schedules).
+# A receiver may return lines for `sync_scripts` to print.
+scripts_synced = Signal()
+
+# Sent by `manage.py db_worker` once it is ready to run tasks, before its loop starts: an app
+# with periodic work (the schedules' tick loop) starts its own daemon thread here.
+worker_started = Signal()
+
 logger = logging.getLogger(__name__)
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     # Before django_tasks_db: its `db_worker` command extends theirs (see scripts_api).
     "scripts_api",
     "notifications",
+    "schedules",
     "oauth2_provider",
     "provider",
     "web",
@@ -429,6 +430,15 @@ if (
         "NOTIFICATION_RETRIES and NOTIFICATION_BACKOFF_SECONDS may not be negative, and "
         "NOTIFICATION_TIMEOUT_SECONDS must be positive."
     )
+
+# --- Schedules (docs/schedules.md) -----------------------------------------------------------
+
+# How often each queue worker looks for due schedules (seconds); a tick fires at most this late.
+SCHEDULES_POLL_SECONDS = env.float("SCHEDULES_POLL_SECONDS", default=5.0)
+# The time zone of a schedule that names none (API or SCHEDULE_TIMEZONE in a script file).
+SCHEDULES_DEFAULT_TIMEZONE = env.str("SCHEDULES_DEFAULT_TIMEZONE", default="UTC")
+if SCHEDULES_POLL_SECONDS <= 0:
+    raise ImproperlyConfigured("SCHEDULES_POLL_SECONDS must be positive.")
 
 # --- Secrets for scripts (vault) -------------------------------------------------------------
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("scripts_api.urls")),
     path("api/", include("vault.urls")),
     path("api/", include("notifications.urls")),
+    path("api/", include("schedules.urls")),
     path("api/", include("provider.api_urls")),
     path("api/", include("audit.urls")),
     # RBAS as an OAuth2 / OpenID Connect provider (django-oauth-toolkit's views).

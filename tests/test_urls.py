@@ -86,6 +86,7 @@ def test_public_routes_are_exactly_the_ones_meant_to_be():
         "account/notifications",
         "users",
         "secrets",
+        "schedules",
         "applications",
         "audit",
         # The pages emailed links open (their token, in the fragment, is the credential).

@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("users", PageView.as_view(page="users"), name="web-users"),
     path("secrets", PageView.as_view(page="secrets"), name="web-secrets"),
+    path("schedules", PageView.as_view(page="schedules"), name="web-schedules"),
     path("applications", PageView.as_view(page="applications"), name="web-applications"),
     path("audit", PageView.as_view(page="audit"), name="web-audit"),
     # The pages that emailed links open: public, as their token is the credential.

@@ -113,6 +113,19 @@ def test_the_secrets_page_is_accessible(scan, users):
     scan(None, "#secrets tr")
 
 
+def test_the_schedules_page_is_accessible(scan, users, catalog):
+    from schedules.services import schedule_create
+    from scripts_api.models import Script
+
+    owner = users[Level.OWNER]
+    hello = Script.objects.get(slug="hello")
+    schedule_create(
+        actor=owner, script=hello, cron="0 7 * * MON", timezone_name="UTC", params={}, run_as=owner
+    )
+    sign_in(scan.page, owner, then="/schedules")
+    scan(None, "#schedules tr")
+
+
 def test_the_api_tokens_page_is_accessible(scan, users):
     from users.personal_tokens import token_create
 

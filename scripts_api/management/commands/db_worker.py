@@ -44,6 +44,7 @@ from scripts_api.execution import (
     tasks_reap_orphans,
 )
 from scripts_api.sandbox import get_sandbox
+from scripts_api.signals import worker_started
 from scripts_api.tasks import execute_run
 from scripts_api.wakeup import Waker
 from simple_rbas.database import (
@@ -281,6 +282,7 @@ class Command(db_worker.Command):
             )
         housekeeper = Housekeeper()
         threading.Thread(target=housekeeper.forever, name="housekeeping", daemon=True).start()
+        worker_started.send(sender=self.__class__)
         worker = RunWorker(
             waker=waker,
             queue_names=queue_name.split(","),

@@ -107,6 +107,7 @@ export async function signedIn({ limited = false } = {}) {
   document.getElementById("whoami").textContent = `${me.username} (${me.level_name})`;
   document.getElementById("nav-users").hidden = !me.policies.includes("admin");
   document.getElementById("nav-secrets").hidden = !me.policies.includes("admin");
+  document.getElementById("nav-schedules").hidden = !me.policies.includes("admin");
   document.getElementById("nav-applications").hidden = !me.policies.includes("admin");
   document.getElementById("nav-audit").hidden = !me.policies.includes("owner");
   document.getElementById("nav").hidden = false;

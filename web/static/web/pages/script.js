@@ -95,8 +95,21 @@ function showDependencies(dependencies) {
   document.getElementById("script-dependencies").hidden = false;
 }
 
+/** Admins see when the script's schedules run next (the schedules API is theirs only). */
+async function showSchedules(me) {
+  if (!me.policies.includes("admin")) return;
+  const schedules = (await api(`/api/schedules/?script=${encodeURIComponent(slug)}`)).results
+    .filter((schedule) => !schedule.paused);
+  if (!schedules.length) return;
+  const soonest = schedules.map((s) => s.next_runs[0]).sort((a, b) => (a.at < b.at ? -1 : 1))[0];
+  const node = document.getElementById("script-schedules");
+  node.textContent = `Next scheduled run: ${soonest.at} UTC ` +
+    `(${schedules.length} active schedule${schedules.length > 1 ? "s" : ""}).`;
+  node.hidden = false;
+}
+
 async function main() {
-  await signedIn();
+  const me = await signedIn();
   let script;
   try {
     script = await api(`/api/scripts/${encodeURIComponent(slug)}/`);
@@ -111,6 +124,7 @@ async function main() {
   document.getElementById("script-policy").textContent =
     `Who may run it: ${policyInWords(script.policy)}`;
   showDependencies(script.dependencies);
+  showSchedules(me).catch(() => {}); // a hint only: the page works without it
   const form = document.getElementById("run-form");
   const fields = document.getElementById("fields");
   const required = new Set(script.params_schema.required || []);
