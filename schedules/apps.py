@@ -9,7 +9,8 @@ class SchedulesConfig(AppConfig):
 
     def ready(self) -> None:
         from schedules import receivers
-        from scripts_api.signals import scripts_synced, worker_started
+        from scripts_api.signals import run_finished, scripts_synced, worker_started
 
         scripts_synced.connect(receivers.on_scripts_synced, dispatch_uid="schedules.sync")
         worker_started.connect(receivers.on_worker_started, dispatch_uid="schedules.ticker")
+        run_finished.connect(receivers.on_run_finished, dispatch_uid="schedules.run_failed")

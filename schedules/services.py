@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 
+from audit import services as audit
 from schedules.models import Schedule, ScheduleTick, Source, TickStatus
 from scripts_api import selectors as script_selectors
 from scripts_api import services as script_services
@@ -19,11 +20,21 @@ MAX_MISSED_RECORDED = 100
 MISSED_REASON = "The service was not running at this time; only the most recent missed tick runs."
 
 
-def _record(event: str, actor, schedule: Schedule, request=None) -> None:
-    """AUDIT HOOK: record a schedule change (`created`, `changed`, `paused`, `resumed`,
-    `deleted`) in the audit log; `actor` None: `sync_scripts` changed a file's schedule.
-    Does nothing yet: the integrator wires it to `audit/` (called before a delete, so the
-    schedule is still whole)."""
+def _record(event: str, actor, schedule: Schedule) -> None:
+    """Record a schedule change (`created`, `changed`, `paused`, `resumed`, `deleted`) in the
+    audit log, in the change's transaction; `actor` None: `sync_scripts` changed a file's
+    schedule. Called before a delete, so the schedule is still whole."""
+    audit.record(
+        f"schedule.{event}",
+        actor=actor,
+        target=schedule,
+        script=schedule.script.slug,
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        run_as=schedule.run_as.get_username(),
+        paused=schedule.paused,
+        source=schedule.source,
+    )
 
 
 def check_cron_and_zone(cron: str, zone: str) -> None:
@@ -59,6 +70,7 @@ def _check(*, actor, script: Script, run_as, params) -> dict:
     return validate_params(script.params_schema, params)
 
 
+@transaction.atomic
 def schedule_create(
     *, actor, script: Script, cron: str, timezone_name: str, params: dict, run_as, paused=False
 ) -> Schedule:
@@ -87,6 +99,7 @@ def check_may_change(*, actor, schedule: Schedule) -> None:
     check_assignment(actor=actor, target=schedule.run_as, level=None, deactivate=False)
 
 
+@transaction.atomic
 def schedule_update(*, actor, schedule: Schedule, **changes) -> Schedule:
     """Change an API schedule (a file's schedule: 400, its file is the source of truth)."""
     check_may_change(actor=actor, schedule=schedule)
@@ -112,6 +125,7 @@ def schedule_update(*, actor, schedule: Schedule, **changes) -> Schedule:
     return schedule
 
 
+@transaction.atomic
 def schedule_pause(*, actor, schedule: Schedule) -> Schedule:
     """Pause: no tick fires until resumed."""
     check_may_change(actor=actor, schedule=schedule)
@@ -121,6 +135,7 @@ def schedule_pause(*, actor, schedule: Schedule) -> Schedule:
     return schedule
 
 
+@transaction.atomic
 def schedule_resume(*, actor, schedule: Schedule) -> Schedule:
     """Resume from the first tick after now: the ticks missed while paused are not replayed."""
     check_may_change(actor=actor, schedule=schedule)
@@ -132,6 +147,7 @@ def schedule_resume(*, actor, schedule: Schedule) -> Schedule:
     return schedule
 
 
+@transaction.atomic
 def schedule_delete(*, actor, schedule: Schedule) -> None:
     """Delete an API schedule and its ticks (the runs stay); a file's schedule: 400."""
     check_may_change(actor=actor, schedule=schedule)
