@@ -145,9 +145,18 @@ psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 password="smoke-$RANDOM-$RANDOM-owner"
+# The provider's signing key as a secret store holds it: one line, `\n` for the line breaks.
+oidc_key=$("$PYTHON" -c '
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption()).decode()
+print(pem.strip().replace("\n", "\\n"))')
 # The stack's own environment (okteto-stack.yml), with this machine's database and port.
 SECRET_KEY="smoke-$(python3 -c 'import secrets; print(secrets.token_urlsafe(40))')" \
 SECRETS_ENCRYPTION_KEYS="$("$PYTHON" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+OIDC_RSA_PRIVATE_KEY="$oidc_key" \
 ALLOWED_HOSTS=127.0.0.1 CSRF_TRUSTED_ORIGINS=https://127.0.0.1 \
 DJANGO_SUPERUSER_USERNAME=owner DJANGO_SUPERUSER_EMAIL=owner@example.com \
 DJANGO_SUPERUSER_PASSWORD=$password POSTGRES_PASSWORD=unused \
@@ -198,6 +207,20 @@ run_body=$(curl -sS "${https[@]}" -H "Authorization: Bearer $token" \
 status=$("$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["status"])' <<<"$run_body")
 [ "$status" = succeeded ] || fail "the run ended $status: $run_body"
 echo "$run_body" | "$PYTHON" -c 'import json, sys; r = json.load(sys.stdin); print("result:", r["result"], "in", r["duration_ms"], "ms")'
+
+say "the OpenID Connect provider publishes the stack's OIDC_RSA_PRIVATE_KEY"
+jwks=$(curl -fsS "${https[@]}" "$base/o/.well-known/jwks.json")
+"$PYTHON" - "$jwks" "$oidc_key" <<'EOF'
+import base64, json, sys
+from cryptography.hazmat.primitives import serialization
+
+jwks, pem = sys.argv[1], sys.argv[2].replace("\\n", "\n")
+modulus = serialization.load_pem_private_key(pem.encode(), None).public_key().public_numbers().n
+number = lambda n: int.from_bytes(base64.urlsafe_b64decode(n + "=" * (-len(n) % 4)), "big")
+published = [number(key["n"]) for key in json.loads(jwks)["keys"]]
+assert published == [modulus], "the JWKS does not publish the configured key"
+print("ok: the JWKS publishes the configured key")
+EOF
 
 say "every process in both containers runs as a non-root user"
 for name in "$WEB" "$WORKER"; do
