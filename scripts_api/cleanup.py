@@ -22,6 +22,9 @@ SHARED_JOBS: list[tuple[str, ...]] = [
     ("prune_db_task_results", "--min-age-days", "7"),
     ("prune_artifacts",),  # past RUN_ARTIFACTS_RETENTION_DAYS or over the total cap
     ("prune_audit",),  # past AUDIT_RETENTION_DAYS
+    # Commands of the apps built on this one, named, never imported (imports point down).
+    ("prune_notifications",),  # ended deliveries past NOTIFICATION_RETENTION_DAYS
+    ("prune_schedule_ticks",),  # ticks past SCHEDULE_TICK_RETENTION_DAYS
 ]
 # Jobs on this host's disk: every worker host runs them for itself.
 HOST_JOBS: list[tuple[str, ...]] = [("prune_environments",)]

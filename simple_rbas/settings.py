@@ -421,13 +421,17 @@ NOTIFICATION_BACKOFF_SECONDS = env.float("NOTIFICATION_BACKOFF_SECONDS", default
 NOTIFICATION_TIMEOUT_SECONDS = env.float("NOTIFICATION_TIMEOUT_SECONDS", default=10)
 NOTIFICATION_WEBHOOK_ALLOW_HTTP = env.bool("NOTIFICATION_WEBHOOK_ALLOW_HTTP", default=False)
 NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env.bool("NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Ended deliveries older than this are removed by `prune_notifications` (part of `cleanup`).
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
 if (
     NOTIFICATION_RETRIES < 0
     or NOTIFICATION_BACKOFF_SECONDS < 0
+    or NOTIFICATION_RETENTION_DAYS < 0
     or NOTIFICATION_TIMEOUT_SECONDS <= 0
 ):
     raise ImproperlyConfigured(
-        "NOTIFICATION_RETRIES and NOTIFICATION_BACKOFF_SECONDS may not be negative, and "
+        "NOTIFICATION_RETRIES, NOTIFICATION_BACKOFF_SECONDS and NOTIFICATION_RETENTION_DAYS may "
+        "not be negative, and "
         "NOTIFICATION_TIMEOUT_SECONDS must be positive."
     )
 
@@ -437,8 +441,12 @@ if (
 SCHEDULES_POLL_SECONDS = env.float("SCHEDULES_POLL_SECONDS", default=5.0)
 # The time zone of a schedule that names none (API or SCHEDULE_TIMEZONE in a script file).
 SCHEDULES_DEFAULT_TIMEZONE = env.str("SCHEDULES_DEFAULT_TIMEZONE", default="UTC")
-if SCHEDULES_POLL_SECONDS <= 0:
-    raise ImproperlyConfigured("SCHEDULES_POLL_SECONDS must be positive.")
+# Ticks recorded before this many days are removed by `prune_schedule_ticks` (part of `cleanup`).
+SCHEDULE_TICK_RETENTION_DAYS = env.int("SCHEDULE_TICK_RETENTION_DAYS", default=90)
+if SCHEDULES_POLL_SECONDS <= 0 or SCHEDULE_TICK_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured(
+        "SCHEDULES_POLL_SECONDS must be positive and SCHEDULE_TICK_RETENTION_DAYS not negative."
+    )
 
 # --- Secrets for scripts (vault) -------------------------------------------------------------
 
