@@ -2,13 +2,13 @@
 real server and queue worker (run_web.sh)."""
 
 import json
-import re
 import shutil
 import subprocess
 
 import pytest
 import requests
 
+from tests.doc_blocks import marked_block
 from tests.test_run_web import ROOT, base_env, database_url, free_port, start, stop, wait_until_up
 
 __all__ = ["database_url"]  # the fixture, imported for this module's test
@@ -17,11 +17,7 @@ OWNER, PASSWORD = "ci-owner", "a-long-passphrase-42"
 
 def readme_block(marker: str) -> str:
     """The ```sh block between the README's `<marker>-begin` and `<marker>-end` comments."""
-    readme = (ROOT / "README.md").read_text()
-    marked = readme.split(f"<!-- {marker}-begin -->", 1)[1].split(f"<!-- {marker}-end -->", 1)[0]
-    match = re.fullmatch(r"\s*```sh\n(.*)```\s*", marked, re.DOTALL)
-    assert match, f"the README's {marker} markers must surround one ```sh block"
-    return match.group(1)
+    return marked_block("README.md", marker)
 
 
 def run_block(block: str, tmp_path, **env: str) -> subprocess.CompletedProcess:

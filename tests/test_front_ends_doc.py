@@ -7,19 +7,12 @@ import subprocess
 
 import pytest
 
+from tests.doc_blocks import marked_block
 from tests.test_run_web import base_env
 from tests.test_settings import ROOT
 from users.models import LoginSession, User
 
 DOC = ROOT / "docs" / "front-ends.md"
-BEGIN, END = "<!-- front-ends-curl-begin -->", "<!-- front-ends-curl-end -->"
-
-
-def curl_block() -> str:
-    marked = DOC.read_text().split(BEGIN, 1)[1].split(END, 1)[0]
-    match = re.fullmatch(r"\s*```sh\n(.*)```\s*", marked, re.DOTALL)
-    assert match, "the curl markers must surround one ```sh block"
-    return match.group(1)
 
 
 def test_the_javascript_of_the_page_is_the_tested_front_ends():
@@ -32,7 +25,7 @@ def test_the_javascript_of_the_page_is_the_tested_front_ends():
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the block needs curl")
 def test_the_curl_block_runs_as_written(live_server):
     User.objects.create_user("sam", email="sam@example.com", password="a-long-passphrase-42")
-    block = curl_block()
+    block = marked_block("docs/front-ends.md", "front-ends-curl")
     assert block.startswith("API=http://127.0.0.1:8000\n")
     block = block.replace("API=http://127.0.0.1:8000", f"API={live_server.url}", 1)
     result = subprocess.run(

@@ -1,24 +1,19 @@
 """The README's curl block runs as written, in order, against a real server (run_web.sh)."""
 
-import re
 import shutil
 import subprocess
 
 import pytest
 
+from tests.doc_blocks import marked_block
 from tests.test_run_web import ROOT, base_env, database_url, free_port, start, stop, wait_until_up
 
 __all__ = ["database_url"]  # the fixture, imported for this module's test
-BEGIN, END = "<!-- readme-curl-begin -->", "<!-- readme-curl-end -->"
 
 
 def readme_curl_block() -> str:
     """The ```sh block between the README's readme-curl markers."""
-    readme = (ROOT / "README.md").read_text()
-    marked = readme.split(BEGIN, 1)[1].split(END, 1)[0]
-    match = re.fullmatch(r"\s*```sh\n(.*)```\s*", marked, re.DOTALL)
-    assert match, "the README's curl markers must surround one ```sh block"
-    return match.group(1)
+    return marked_block("README.md", "readme-curl")
 
 
 def test_the_block_talks_to_make_runs_address_and_reads_links_from_server_log():

@@ -1,25 +1,19 @@
 """The audit log's example in docs/operations.md runs as written against a live server."""
 
 import os
-import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from audit import services as audit
+from tests.doc_blocks import marked_block
 from users.personal_tokens import token_create
 from users.roles import Level
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def block(name: str) -> str:
-    text = (ROOT / "docs" / "operations.md").read_text()
-    match = re.search(rf"<!-- {name}-begin -->\n```sh\n(.*?)```\n<!-- {name}-end -->", text, re.S)
-    assert match, f"docs/operations.md must hold the {name} block"
-    return match.group(1)
+    return marked_block("docs/operations.md", name)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the example needs curl")

@@ -3,26 +3,19 @@
 
 import json
 import os
-import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from oauth2_provider.models import Application
 
 from provider import services
+from tests.doc_blocks import marked_block
 from users.roles import Level
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "oauth-provider.md"
 
 
 def block(name: str) -> str:
-    marked = DOC.read_text().split(f"<!-- {name}-begin -->", 1)[1]
-    marked = marked.split(f"<!-- {name}-end -->", 1)[0]
-    match = re.fullmatch(r"\s*```sh\n(.*)```\s*", marked, re.DOTALL)
-    assert match, f"the doc's {name} markers must surround one ```sh block"
-    return match.group(1)
+    return marked_block("docs/oauth-provider.md", name)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the block needs curl")

@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,21 +14,17 @@ from playwright.sync_api import expect
 
 from provider import services
 from tests.conftest import PASSWORD
+from tests.doc_blocks import marked_block
 from tests.oidc_provider import free_port
 from tests.web.browser import needs_chromium
 from users.roles import Level
 
 pytestmark = needs_chromium
-DOC = Path(__file__).resolve().parents[2] / "docs" / "oauth-provider.md"
-BEGIN, END = "<!-- relying-party-begin -->", "<!-- relying-party-end -->"
 
 
 def documented_relying_party() -> str:
     """The Python block between the doc's relying-party markers."""
-    marked = DOC.read_text().split(BEGIN, 1)[1].split(END, 1)[0]
-    match = re.fullmatch(r"\s*```python\n(.*)```\s*", marked, re.DOTALL)
-    assert match, "the doc's relying-party markers must surround one ```python block"
-    return match.group(1)
+    return marked_block("docs/oauth-provider.md", "relying-party", language="python")
 
 
 @pytest.fixture
