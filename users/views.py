@@ -205,7 +205,8 @@ class LogoutView(APIView):
 
     required_policy = "authenticated"
     open_before_verification = True
-    # Sessions are managed by their owner only: a personal token revokes itself instead.
+    # Only a signed-in session (`request.auth` is its TokenClaims) ends sessions: a personal
+    # token revokes itself, an OAuth token is revoked at /o/revoke_token/.
     session_only = ("POST",)
 
     @extend_schema(
@@ -221,11 +222,8 @@ class LogoutView(APIView):
         return response
 
     def revoke(self, request) -> None:
-        """End what this endpoint ends: the current session (none for an OAuth token, which
-        /o/revoke_token/ ends)."""
-        sessions.session_revoke(
-            session_id=getattr(request.auth, "session_id", None), reason="logout"
-        )
+        """End what this endpoint ends: the current session."""
+        sessions.session_revoke(session_id=request.auth.session_id, reason="logout")
 
 
 @extend_schema(tags=["auth"], summary="End every session of the current user")
@@ -308,7 +306,7 @@ class PasswordChangeView(APIView):
     def post(self, request):
         data = validated(PasswordChangeSerializer, request.data)
         services.user_change_password(
-            user=request.user, keep_session_id=getattr(request.auth, "session_id", None), **data
+            user=request.user, keep_session_id=request.auth.session_id, **data
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
