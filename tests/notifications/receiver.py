@@ -27,11 +27,14 @@ class Received:
 
 class Receiver:
     """Answers each POST with the next of `statuses` (the last one repeats); `redirect_to`
-    sets the Location of 3xx answers."""
+    sets the Location of 3xx answers; `hold_first` keeps the first request waiting for an answer
+    until `release` is set (a sender killed meanwhile never hears back)."""
 
-    def __init__(self, statuses=(200,), redirect_to: str = "") -> None:
+    def __init__(self, statuses=(200,), redirect_to: str = "", hold_first: bool = False) -> None:
         self.statuses = list(statuses)
         self.redirect_to = redirect_to
+        self.hold_first = hold_first
+        self.release = threading.Event()
         self.requests: list[Received] = []
         self.arrived = threading.Condition()
         receiver = self
@@ -45,7 +48,10 @@ class Receiver:
                     status = receiver.statuses[
                         min(len(receiver.requests), len(receiver.statuses)) - 1
                     ]
+                    first = len(receiver.requests) == 1
                     receiver.arrived.notify_all()
+                if first and receiver.hold_first:
+                    receiver.release.wait(60)
                 self.send_response(status)
                 if 300 <= status < 400:
                     self.send_header("Location", receiver.redirect_to)
@@ -75,5 +81,6 @@ class Receiver:
             return self.requests[-1]
 
     def stop(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
